@@ -1,0 +1,25 @@
+"""Installs `vectorbt.portfolio.registry` into the vectorbt installed from the package index.
+
+The repository's `vectorbt/` and `vectorbt/portfolio/` folders hold no `__init__.py`: vectorbt itself comes
+from its own distribution, and this one adds only the `registry` subpackage to it.
+"""
+
+from setuptools import setup
+
+PACKAGES = [
+    "vectorbt.portfolio.registry",
+    "vectorbt.portfolio.registry.stores",
+]
+
+setup(
+    name="vectorbt-registry",
+    version="0.1.0",
+    description="A run registry for vectorbt backtests: save, list, compare, rank and reload portfolios",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=PACKAGES,
+    install_requires=["vectorbt>=1.2,<1.3"],
+    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    entry_points={"console_scripts": ["vbt-registry=vectorbt.portfolio.registry.cli:main"]},
+)

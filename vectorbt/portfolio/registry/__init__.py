@@ -1,0 +1,76 @@
+"""A run registry for vectorbt backtests: save portfolios with their metadata, list and filter past runs,
+compare them, rank configurations across parameter sweeps, and reload any portfolio or configuration.
+
+```pycon
+>>> from vectorbt.portfolio.registry import RunRegistry
+>>> reg = RunRegistry()                                   # the default local registry  # doctest: +SKIP
+>>> rec = pf.register(name="ma_cross", params={"fee": 0.001})                           # doctest: +SKIP
+>>> reg.best("sharpe_ratio", n=5)                                                       # doctest: +SKIP
+```
+
+Importing this package adds `Portfolio.register` to vectorbt's `Portfolio`.
+"""
+
+from vectorbt import _typing as tp
+from vectorbt.portfolio.registry.errors import (
+    DuplicateRunError,
+    IntegrityError,
+    NotARegistryError,
+    ReadOnlyError,
+    RegistryError,
+    RunNotFoundError,
+    SchemaVersionError,
+)
+from vectorbt.portfolio.registry.metrics import METRIC_NAMES, compute_metrics
+from vectorbt.portfolio.registry.registry import RunRegistry, default_path
+from vectorbt.portfolio.registry.run import RunRecord
+from vectorbt.portfolio.registry.stores import FileStore, RunStore
+
+__all__ = [
+    "RunRegistry",
+    "RunRecord",
+    "FileStore",
+    "RunStore",
+    "RunNotFoundError",
+    "IntegrityError",
+    "ReadOnlyError",
+    "NotARegistryError",
+    "SchemaVersionError",
+    "DuplicateRunError",
+    "RegistryError",
+    "METRIC_NAMES",
+    "compute_metrics",
+    "default_path",
+]
+
+__pdoc__ = {}
+
+
+def _register(
+    self: tp.Any,
+    name: str,
+    params: tp.Optional[tp.Dict[str, tp.Any]] = None,
+    tags: tp.Optional[tp.Sequence[str]] = None,
+    notes: str = "",
+    registry: tp.Union[None, str, "RunRegistry"] = None,
+    **kwargs: tp.Any,
+) -> RunRecord:
+    """Register this portfolio in a run registry (default: the default local registry); see
+    `RunRegistry.register` for the arguments.
+
+    ```pycon
+    >>> rec = pf.register(name="ma_cross", params={"fast": 10, "slow": 50}, tags=["btc"])  # doctest: +SKIP
+    ```
+    """
+    if registry is None or not isinstance(registry, RunRegistry):
+        registry = RunRegistry(registry)
+    return registry.register(self, name=name, params=params, tags=tags, notes=notes, **kwargs)
+
+
+def _install() -> None:
+    from vectorbt.portfolio.base import Portfolio
+
+    Portfolio.register = _register
+
+
+_install()

@@ -1,0 +1,365 @@
+"""`RunRecord`: everything the registry keeps about one registered backtest, except the portfolio itself.
+
+A run is one call of `RunRegistry.register`: one `Portfolio`, which may hold one configuration (a single
+column or group) or thousands (a parameter sweep, one column per combination). The record holds the run's
+metadata, the metrics of every configuration, and what is needed to verify and reload the pickled portfolio.
+
+Run ids sort by creation time and are safe as folder names:
+
+```pycon
+>>> from vectorbt.portfolio.registry.run import new_run_id, check_run_id
+>>> run_id = new_run_id()
+>>> run_id  # doctest: +SKIP
+'20261127T101502123456Z-3fa9c2d1'
+>>> check_run_id(run_id) == run_id
+True
+```
+"""
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from vectorbt import _typing as tp
+from vectorbt.portfolio.registry import codec
+from vectorbt.portfolio.registry.errors import RunNotFoundError, SchemaVersionError
+from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+
+__all__ = [
+    "RunRecord",
+    "SCHEMA_VERSION",
+    "RUN_FIELDS",
+    "default_ascending",
+    "new_run_id",
+    "check_run_id",
+    "is_run_id",
+]
+
+SCHEMA_VERSION = 1
+"""Format of a run's metadata. Readers refuse a larger number with `SchemaVersionError`."""
+
+RUN_ID_PATTERN = re.compile(r"\A[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}\Z")
+"""A run id: UTC creation time to the microsecond, then 32 random bits. Nothing else reaches a path."""
+
+RUN_FIELDS = (
+    "run_id",
+    "name",
+    "created_at",
+    "tags",
+    "notes",
+    "status",
+    "parent",
+    "n_columns",
+    "column",
+    "deleted_at",
+)
+"""Columns that `RunRegistry.list` and `best` fill from run fields; no parameter may take these names."""
+
+ASCENDING_METRICS = ("max_drawdown_duration", "total_fees_paid")
+"""Metrics where smaller is better, ranked ascending by default. All others rank descending, which puts
+`max_drawdown` (a negative fraction) closest to zero first."""
+
+
+def default_ascending(metric: str) -> bool:
+    """Whether `metric` ranks smaller-first unless told otherwise."""
+    return metric in ASCENDING_METRICS
+
+
+_id_lock = threading.Lock()
+_last_id_time = [0]
+
+
+def new_run_id(now: tp.Optional[datetime] = None) -> str:
+    """Make a new run id: creation time (UTC, microseconds), then 8 random hex digits.
+
+    Within one process ids strictly increase; across processes the random part keeps them unique."""
+    with _id_lock:
+        if now is None:
+            micros = time.time_ns() // 1000
+            micros = max(micros, _last_id_time[0] + 1)
+            _last_id_time[0] = micros
+        else:
+            micros = int(now.timestamp() * 1_000_000)
+    stamp = datetime.fromtimestamp(micros // 1_000_000, tz=timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}{micros % 1_000_000:06d}Z-{os.urandom(4).hex()}"
+
+
+def is_run_id(value: tp.Any) -> bool:
+    """Whether `value` is a well-formed run id (says nothing of whether the run exists)."""
+    return isinstance(value, str) and RUN_ID_PATTERN.match(value) is not None
+
+
+def check_run_id(value: tp.Any) -> str:
+    """Return `value` if it is a well-formed run id, else raise `RunNotFoundError` (a `KeyError`).
+
+    Called before any path is built from an id, so that `"../x"` and friends never reach the file system."""
+    if not is_run_id(value):
+        raise RunNotFoundError(value, "not a valid run id")
+    return value
+
+
+def run_id_time(run_id: str) -> datetime:
+    """The creation time encoded in a run id."""
+    return datetime.strptime(run_id[:22], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class RunRecord:
+    """One registered run: metadata, per-configuration metrics and the facts needed to reload it.
+
+    Records are built by `RunRegistry.register` and read back by the stores; treat them as values (the
+    registry hands out fresh copies, so changing one changes nothing stored: use `RunRegistry.update`)."""
+
+    run_id: str
+    """Unique id; sorts by creation time; safe as a folder name."""
+
+    name: str
+    """Strategy name, e.g. `"ma_cross"`."""
+
+    created_at: datetime
+    """Creation time, time zone aware (UTC)."""
+
+    params: tp.Dict[str, tp.Any] = field(default_factory=dict)
+    """Parameters of the whole run, as given. Per-configuration parameters of a sweep are in `column_params`."""
+
+    tags: tp.List[str] = field(default_factory=list)
+    """Tags, in the order given, without repeats."""
+
+    notes: str = ""
+    """Free text."""
+
+    columns: tp.List[tp.Any] = field(default_factory=list)
+    """Label of each configuration: the portfolio's columns (or groups, if grouped), as `pf[label]` takes them."""
+
+    column_names: tp.List[tp.Optional[str]] = field(default_factory=list)
+    """Names of the column index levels; each named level is a per-configuration parameter."""
+
+    metrics: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(METRIC_NAMES)))
+    """Metrics of every configuration: one row per configuration (index as `columns`), one column per metric.
+
+    See `vectorbt.portfolio.registry.metrics` for the names and units."""
+
+    settings: tp.Dict[str, tp.Any] = field(default_factory=dict)
+    """Settings the metrics depend on (`freq`, `year_freq`, `risk_free`, `required_return`, ...)."""
+
+    versions: tp.Dict[str, str] = field(default_factory=dict)
+    """Versions of Python, vectorbt, NumPy, pandas and numba at registration."""
+
+    data_fingerprint: str = ""
+    """sha256 of the close prices and their index (see `RunRegistry.register`)."""
+
+    grouped: bool = False
+    """Whether configurations are groups of columns (`group_by`) rather than columns."""
+
+    files: tp.Dict[str, tp.Dict[str, tp.Any]] = field(default_factory=dict)
+    """Stored files: name -> `{"size": bytes, "sha256": hex}` (and `"hmac"` when signed)."""
+
+    status: tp.Optional[str] = None
+    """Free lifecycle mark such as `"candidate"`, `"rejected"` or `"live"`."""
+
+    parent: tp.Optional[str] = None
+    """Run id this run derives from (e.g. an out-of-sample test of a configuration chosen in a sweep)."""
+
+    provenance: tp.Dict[str, tp.Any] = field(default_factory=dict)
+    """What produced the run: code source and hash, git commit, and so on."""
+
+    deleted_at: tp.Optional[datetime] = None
+    """When the run was moved to the trash; `None` for a live run."""
+
+    updated_at: tp.Optional[datetime] = None
+    """Time of the last `update`, if any."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Format of the stored metadata."""
+
+    # ############# Derived views ############# #
+
+    @property
+    def n_columns(self) -> int:
+        """Number of configurations (columns, or groups when grouped)."""
+        return len(self.columns)
+
+    @property
+    def column_index(self) -> pd.Index:
+        """The configuration labels as a pandas index (a `MultiIndex` for several levels)."""
+        if len(self.column_names) > 1:
+            return pd.MultiIndex.from_tuples([tuple(c) for c in self.columns], names=self.column_names)
+        return pd.Index(self.columns, name=self.column_names[0] if self.column_names else None, dtype=object)
+
+    @property
+    def column_params(self) -> pd.DataFrame:
+        """Parameters of every configuration: the run's `params` merged with the named column levels."""
+        rows = [self.config_params(i) for i in range(self.n_columns)]
+        return pd.DataFrame(rows, index=self.column_index)
+
+    def config_params(self, i: int) -> tp.Dict[str, tp.Any]:
+        """Parameters of configuration `i`: the run's params, then the values of its named column levels."""
+        out = dict(self.params)
+        label = self.columns[i]
+        values = label if len(self.column_names) > 1 else (label,)
+        for level_name, value in zip(self.column_names, values):
+            if level_name is not None:
+                out[level_name] = value
+        return out
+
+    def best_position(self, metric: str = "sharpe_ratio", ascending: tp.Optional[bool] = None) -> int:
+        """Position of the best configuration by `metric` (NaN ranks last; ties go to the first)."""
+        if ascending is None:
+            ascending = default_ascending(metric)
+        values = self.metrics[metric].to_numpy(dtype=float)
+        if len(values) == 0 or np.isnan(values).all():
+            return 0
+        filled = np.where(np.isnan(values), np.inf if ascending else -np.inf, values)
+        return int(np.argmin(filled) if ascending else np.argmax(filled))
+
+    # ############# Serialization ############# #
+
+    def to_dict(self) -> tp.Dict[str, tp.Any]:
+        """JSON-compatible dict of everything but the metrics (which stores keep in a compact form)."""
+        return {
+            "schema_version": self.schema_version,
+            "run_id": self.run_id,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": None if self.updated_at is None else self.updated_at.isoformat(),
+            "deleted_at": None if self.deleted_at is None else self.deleted_at.isoformat(),
+            "params": codec.encode(self.params, "params"),
+            "tags": list(self.tags),
+            "notes": self.notes,
+            "status": self.status,
+            "parent": self.parent,
+            "n_columns": self.n_columns,
+            "column_names": list(self.column_names),
+            "columns": codec.encode(list(self.columns), "columns"),
+            "grouped": self.grouped,
+            "metric_names": list(self.metrics.columns),
+            "settings": codec.encode(self.settings, "settings"),
+            "versions": dict(self.versions),
+            "data_fingerprint": self.data_fingerprint,
+            "files": self.files,
+            "provenance": codec.encode(self.provenance, "provenance"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: tp.Dict[str, tp.Any], metrics: tp.Optional[np.ndarray] = None) -> "RunRecord":
+        """Build a record from `to_dict` output and the metric values (n_columns × n_metrics floats)."""
+        version = data.get("schema_version")
+        if not isinstance(version, int):
+            raise SchemaVersionError(f"run {data.get('run_id')!r}: metadata has no schema_version")
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"run {data.get('run_id')!r} was written with schema_version {version}; this version of "
+                f"vectorbt-registry reads up to {SCHEMA_VERSION}: upgrade the package"
+            )
+        columns = codec.decode(data["columns"])
+        names = list(data.get("metric_names", METRIC_NAMES))
+        if metrics is None:
+            metrics = np.full((len(columns), len(names)), np.nan)
+        rec = cls(
+            run_id=data["run_id"],
+            name=data["name"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=_parse_time(data.get("updated_at")),
+            deleted_at=_parse_time(data.get("deleted_at")),
+            params=codec.decode(data["params"]),
+            tags=list(data["tags"]),
+            notes=data["notes"],
+            status=data.get("status"),
+            parent=data.get("parent"),
+            columns=columns,
+            column_names=list(data["column_names"]),
+            grouped=bool(data.get("grouped", False)),
+            settings=codec.decode(data.get("settings", {})),
+            versions=dict(data.get("versions", {})),
+            data_fingerprint=data.get("data_fingerprint", ""),
+            files=data.get("files", {}),
+            provenance=codec.decode(data.get("provenance", {})),
+            schema_version=version,
+        )
+        rec.metrics = pd.DataFrame(np.asarray(metrics, dtype=float), index=rec.column_index, columns=names)
+        return rec
+
+    def copy(self, **changes: tp.Any) -> "RunRecord":
+        """A copy with some fields changed (containers copied, so the copy shares nothing mutable)."""
+        new = replace(self, **changes)
+        for name in ("params", "settings", "versions", "provenance"):
+            if name not in changes:
+                setattr(new, name, dict(getattr(self, name)))
+        if "tags" not in changes:
+            new.tags = list(self.tags)
+        if "metrics" not in changes:
+            new.metrics = self.metrics.copy()
+        return new
+
+    def __repr__(self) -> str:
+        return (
+            f"RunRecord(run_id={self.run_id!r}, name={self.name!r}, created_at={self.created_at.isoformat()!r}, "
+            f"n_columns={self.n_columns}, tags={self.tags!r}, params={self.params!r})"
+        )
+
+
+def _parse_time(value: tp.Optional[str]) -> tp.Optional[datetime]:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+# ############# Summary rows: what the index keeps per run ############# #
+
+LIST_METRIC = "sharpe_ratio"
+"""Metric that picks the configuration a sweep run shows in `RunRegistry.list` (NaN ranks last)."""
+
+_ROW_SCALARS = ("run_id", "name", "created_at", "tags", "notes", "status", "parent", "n_columns", "deleted_at")
+
+
+def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
+    """The JSON-compatible index row of a run: its fields plus its best configuration (by `LIST_METRIC`).
+
+    Rows are what stores keep in their index, so that listing needs neither pickles nor full metadata."""
+    pos = record.best_position(LIST_METRIC) if LIST_METRIC in record.metrics.columns else 0
+    has_cols = record.n_columns > 0
+    metrics = record.metrics.iloc[pos].to_dict() if has_cols else {}
+    return {
+        "run_id": record.run_id,
+        "name": record.name,
+        "created_at": record.created_at.isoformat(),
+        "tags": list(record.tags),
+        "notes": record.notes,
+        "status": record.status,
+        "parent": record.parent,
+        "n_columns": record.n_columns,
+        "deleted_at": None if record.deleted_at is None else record.deleted_at.isoformat(),
+        "column": codec.encode(record.columns[pos] if has_cols else None, "column"),
+        "params": codec.encode(record.config_params(pos) if has_cols else dict(record.params), "params"),
+        "metrics": codec.encode({k: float(v) for k, v in metrics.items()}, "metrics"),
+    }
+
+
+def rows_to_frame(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> pd.DataFrame:
+    """Build the summary table from index rows: index `run_id` (sorted, oldest first), run fields, one column
+    per parameter (named by the parameter) and one per metric (named by the metric)."""
+    rows = sorted(rows, key=lambda r: r["run_id"])
+    data = {f: [r[f] for r in rows] for f in _ROW_SCALARS}
+    frame = pd.DataFrame(
+        {
+            "name": pd.Series(data["name"], dtype=object),
+            "created_at": pd.to_datetime(pd.Series(data["created_at"], dtype=object), utc=True, format="ISO8601"),
+            "tags": pd.Series([tuple(t) for t in data["tags"]], dtype=object),
+            "notes": pd.Series(data["notes"], dtype=object),
+            "status": pd.Series(data["status"], dtype=object),
+            "parent": pd.Series(data["parent"], dtype=object),
+            "n_columns": pd.Series(data["n_columns"], dtype="int64"),
+            "column": pd.Series([codec.decode(r["column"]) for r in rows], dtype=object),
+            "deleted_at": pd.to_datetime(pd.Series(data["deleted_at"], dtype=object), utc=True, format="ISO8601"),
+        },
+    )
+    frame.index = pd.Index(data["run_id"], name="run_id", dtype=object)
+    params = pd.DataFrame.from_records([codec.decode(r["params"]) for r in rows], index=frame.index)
+    params = params.drop(columns=[c for c in params.columns if c in frame.columns or c in METRIC_NAMES])
+    metrics = pd.DataFrame.from_records([codec.decode(r["metrics"]) for r in rows], index=frame.index)
+    metrics = metrics.reindex(columns=list(METRIC_NAMES)).astype(float)
+    return pd.concat([frame, params, metrics], axis=1)
