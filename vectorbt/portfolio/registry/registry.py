@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import os
 import platform
+import re
 import warnings
 from datetime import datetime, timedelta, timezone
 
@@ -154,14 +155,15 @@ def _parse_age(older_than: tp.Any) -> tp.Optional[timedelta]:
     if older_than is None:
         return None
     if isinstance(older_than, str):
-        try:
-            older_than = pd.Timedelta(older_than)
-        except ValueError as e:
-            raise ValueError(f"older_than: cannot read {older_than!r} as a duration (e.g. '7d')") from e
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", older_than.lower())
+        if match is None:
+            raise ValueError(f"older_than: cannot read {older_than!r} as a duration; use e.g. '12h', '7d', '2w'")
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+        older_than = timedelta(seconds=float(match.group(1)) * seconds)
     if isinstance(older_than, (int, float)) and not isinstance(older_than, bool):
         older_than = timedelta(days=older_than)
     if not isinstance(older_than, timedelta):
-        raise TypeError(f"older_than: expected a timedelta, a number of days or a string like '7d'")
+        raise TypeError("older_than: expected a timedelta, a number of days or a string like '7d'")
     return older_than
 
 
