@@ -312,7 +312,9 @@ def test_delete_restore_gc(reg, sweep_pf, single_pf):
             call(a.run_id)
     assert a.run_id not in reg.list().index
     assert set(reg.best(n=None)["run_id"]) == {b.run_id}
-    with pytest.raises(RunNotFoundError):
+    with pytest.warns(UserWarning, match="trash"):
+        assert list(reg.compare([a.run_id, b.run_id]).columns) == [b.run_id]
+    with pytest.raises(RunNotFoundError), pytest.warns(UserWarning):
         reg.compare([a.run_id])
     trash = reg.list(deleted=True)
     assert trash.index.tolist() == [a.run_id] and trash["deleted_at"].notna().all()

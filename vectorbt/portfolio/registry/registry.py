@@ -24,6 +24,7 @@ True
 
 import hashlib
 import hmac
+import math
 import os
 import platform
 import re
@@ -35,8 +36,10 @@ import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry.errors import IntegrityError, RunNotFoundError
+from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
 from vectorbt.portfolio.registry.metrics import METRIC_NAMES, compute_metrics, metric_settings
+from vectorbt.portfolio.registry.progress import progress_bar
+from vectorbt.portfolio.registry.provenance import capture
 from vectorbt.portfolio.registry.run import (
     RUN_FIELDS,
     RunRecord,
@@ -49,6 +52,9 @@ from vectorbt.portfolio.registry.stores.base import Problem, RunStore
 from vectorbt.portfolio.registry.stores.file_store import PICKLE_FILE, FileStore
 
 __all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_KEY"]
+
+if tp.TYPE_CHECKING:
+    from vectorbt.portfolio.registry.transfer import TransferReport
 
 ENV_PATH = "VBT_REGISTRY_DIR"
 """Environment variable naming the default registry folder."""
@@ -151,6 +157,27 @@ def data_fingerprint(pf: tp.Any) -> str:
     return h.hexdigest()
 
 
+def _missing(value: tp.Any) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _all_equal(values: tp.List[tp.Any]) -> bool:
+    """Whether all values are equal, a missing value (None, NaN, NaT) being equal only to another one."""
+    first = values[0]
+    for value in values[1:]:
+        if _missing(first) or _missing(value):
+            if not (_missing(first) and _missing(value)):
+                return False
+            continue
+        try:
+            if not bool(first == value):
+                return False
+        except (TypeError, ValueError):  # e.g. arrays of different shapes
+            if codec.canonical(first) != codec.canonical(value):
+                return False
+    return True
+
+
 def _parse_age(older_than: tp.Any) -> tp.Optional[timedelta]:
     if older_than is None:
         return None
@@ -237,6 +264,8 @@ class RunRegistry:
         *,
         status: tp.Optional[str] = None,
         parent: tp.Optional[str] = None,
+        code: tp.Any = None,
+        if_exists: str = "new",
         year_freq: tp.Optional[tp.Any] = None,
         risk_free: tp.Optional[float] = None,
         required_return: tp.Optional[float] = None,
@@ -253,7 +282,16 @@ class RunRegistry:
             tags (list of str): Labels to filter by.
             notes (str): Free text.
             status (str): Optional lifecycle mark (`"candidate"`, `"rejected"`, `"live"`, ...).
-            parent (str): Run id this run derives from; must exist.
+            parent (str): Run id this run derives from (e.g. the in-sample sweep an out-of-sample test
+                picked its configuration from); must be a live run.
+            code: The strategy's code, stored with the run: a function, class, method, module or a string
+                of source. Its source text and sha256 go into `provenance["code"]`, beside the git commit of
+                the working tree (see `vectorbt.portfolio.registry.provenance`).
+            if_exists (str): What to do when a live run with the same `identity` exists (same name, params,
+                configuration labels, data fingerprint, code hash and metric settings): `"new"` (default)
+                registers another run anyway, `"skip"` returns the existing run's record without writing
+                anything, `"error"` raises `DuplicateRunError`. Detection is exact within one process;
+                two processes registering the same run at the same moment may both write it.
             year_freq, risk_free, required_return: Settings for the ratios, as `pf.stats` takes them
                 (default: `vbt.settings.returns`). Recorded with the run.
 
@@ -273,6 +311,9 @@ class RunRegistry:
         if parent is not None:
             if parent not in self:
                 raise RunNotFoundError(parent, "given as parent")
+        if if_exists not in ("new", "skip", "error"):
+            raise ValueError(f"if_exists: expected 'new', 'skip' or 'error', got {if_exists!r}")
+        provenance = capture(code)
 
         columns = pf.wrapper.get_columns()
         column_names = [n if isinstance(n, str) else None for n in columns.names]
@@ -288,8 +329,22 @@ class RunRegistry:
         labels = columns.tolist()
         codec.encode(labels, "columns")
 
-        metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return)
         settings = metric_settings(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return)
+        fingerprint = data_fingerprint(pf)
+        identity = hashlib.sha256(codec.canonical({
+            "name": name, "params": params, "columns": labels, "column_names": column_names,
+            "data": fingerprint, "code": provenance.get("code", {}).get("sha256"), "settings": settings,
+        }).encode("ascii")).hexdigest()
+        if if_exists != "new":
+            existing = self._runs()
+            same = existing.index[existing["identity"] == identity]
+            if len(same):
+                if if_exists == "skip":
+                    return self.get(same[0])
+                raise DuplicateRunError(f"run {same[0]!r} has the same identity (name, params, data, code and "
+                                        "settings); pass if_exists='new' to register it again", same[0])
+
+        metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return)
         blob = pf.dumps()
         files = {PICKLE_FILE: {"size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}}
         if self._key is not None:
@@ -307,11 +362,13 @@ class RunRegistry:
             column_names=column_names,
             settings=settings,
             versions=_versions(),
-            data_fingerprint=data_fingerprint(pf),
+            data_fingerprint=fingerprint,
             grouped=bool(pf.wrapper.grouper.is_grouped()),
             files=files,
             status=status,
             parent=parent,
+            provenance=provenance,
+            identity=identity,
         )
         record.metrics = pd.DataFrame(metrics.to_numpy(dtype=float), index=record.column_index,
                                       columns=list(metrics.columns))
@@ -334,7 +391,7 @@ class RunRegistry:
 
         record = self.get(run_id)
         blob = self.store.read_pickle(run_id)
-        self._verify(record, blob)
+        self.verify(record, blob)
         pf = vbt.Portfolio.loads(blob)
         if column is None:
             return pf
@@ -343,7 +400,9 @@ class RunRegistry:
             return pf
         return pf[record.columns[pos]]
 
-    def _verify(self, record: RunRecord, blob: bytes) -> None:
+    def verify(self, record: RunRecord, blob: bytes) -> None:
+        """Raise `IntegrityError` unless `blob` has the size and sha256 recorded for the run's pickle (and,
+        with a signing key, a matching signature)."""
         info = record.files.get(PICKLE_FILE)
         if not info:
             raise IntegrityError(record.run_id, PICKLE_FILE, "no checksum recorded for it")
@@ -468,8 +527,7 @@ class RunRegistry:
             if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 0:
                 raise ValueError(f"limit: expected a non-negative integer, got {limit!r}")
             frame = frame.iloc[: int(limit)]
-        if not deleted:
-            frame = frame.drop(columns=["deleted_at"])
+        frame = frame.drop(columns=["identity"] if deleted else ["identity", "deleted_at"])
         return self._tidy(frame)
 
     def _configs(self, run_id: str) -> tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]:
@@ -509,7 +567,7 @@ class RunRegistry:
         if ascending is None:
             ascending = default_ascending(metric)
         runs = self._runs(name, tags, status, parent)
-        fields = runs.drop(columns=["column", "deleted_at", *METRIC_NAMES], errors="ignore")
+        fields = runs.drop(columns=["column", "deleted_at", "identity", *METRIC_NAMES], errors="ignore")
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
         parts = []
         for run_id, row in zip(runs.index, fields.itertuples(index=False)):
@@ -532,29 +590,53 @@ class RunRegistry:
             frame = frame.iloc[: int(n)]
         return self._tidy(frame.reset_index(drop=True), keep=("run_id",))
 
-    def compare(self, run_ids: tp.Sequence[str]) -> pd.DataFrame:
-        """Runs side by side: one column per run (in the order given), one row per field, parameter, metric
-        and setting. A sweep run shows its best configuration, as in `list`."""
+    def compare(self, run_ids: tp.Sequence[str], diff: bool = False) -> pd.DataFrame:
+        """Runs side by side: one column per run (in the order given), one row per field, parameter, metric,
+        setting and piece of provenance. A sweep run shows its best configuration, as in `list`.
+
+        With `diff=True`, only the rows where the runs differ: a "diff" of runs (params, code hash, git
+        commit, data fingerprint, settings, versions, metrics). Runs in the trash are skipped with a warning;
+        unknown ids raise `RunNotFoundError`."""
         if isinstance(run_ids, str) or not isinstance(run_ids, (list, tuple)) or not run_ids:
             raise TypeError("run_ids: expected a non-empty list of run ids")
         table = self.store.table()
+        trashed = self.store.table(deleted=True).index
+        shown = []
         for run_id in run_ids:
-            if not is_run_id(run_id) or run_id not in table.index:
+            if is_run_id(run_id) and run_id in trashed and run_id not in table.index:
+                warnings.warn(f"compare: run {run_id!r} is in the trash; skipped", stacklevel=2)
+            elif not is_run_id(run_id) or run_id not in table.index:
                 raise RunNotFoundError(run_id)
-        rows = table.loc[list(run_ids)].drop(columns=["deleted_at"])
-        rows = self._tidy(rows)
+            elif run_id not in shown:
+                shown.append(run_id)
+        if not shown:
+            raise RunNotFoundError(run_ids[0], "every run asked for is in the trash")
+        rows = self._tidy(table.loc[shown].drop(columns=["deleted_at", "identity"]))
         extra = {}
-        for run_id in run_ids:
+        for run_id in shown:
             record = self.get(run_id)
-            info = {f"settings.{k}": v for k, v in record.settings.items()}
+            info: tp.Dict[str, tp.Any] = {f"settings.{k}": v for k, v in record.settings.items()}
             info.update({f"versions.{k}": v for k, v in record.versions.items()})
             info["data_fingerprint"] = record.data_fingerprint
+            code = record.provenance.get("code") or {}
+            git = record.provenance.get("git") or {}
+            info["code.sha256"] = code.get("sha256")
+            info["code.qualname"] = code.get("qualname")
+            info["git.commit"] = git.get("commit")
+            info["git.dirty"] = git.get("dirty")
             info["pickle_size"] = record.files.get(PICKLE_FILE, {}).get("size")
             extra[run_id] = info
-        side = rows.T.astype(object)
-        side = pd.concat([side, pd.DataFrame(extra).astype(object)])
+        side = pd.concat([rows.T.astype(object), pd.DataFrame(extra, columns=shown).astype(object)])
         side.columns.name = "run_id"
+        if diff:
+            keep = [i for i in range(len(side)) if not _all_equal(list(side.iloc[i]))]
+            side = side.iloc[keep]
         return side
+
+    def children(self, run_id: str) -> tp.List[str]:
+        """Ids of the live runs registered with `parent=run_id`, oldest first."""
+        check_run_id(run_id)
+        return sorted(self._runs(parent=run_id).index)
 
     # ############# Changing runs ############# #
 
@@ -625,22 +707,93 @@ class RunRegistry:
                 purged.append(run_id)
         return purged
 
+    # ############# Figures ############# #
+
+    def plot(self, run_ids: tp.Union[str, tp.Sequence[str]], column: tp.Any = None, top: tp.Optional[int] = None,
+             metric: str = "sharpe_ratio", normalize: bool = True, drawdowns: bool = True,
+             **layout_kwargs: tp.Any) -> tp.BaseFigure:
+        """Equity curves of runs on one figure, drawdowns beneath; see `plotting.plot_runs`."""
+        from vectorbt.portfolio.registry import plotting
+
+        return plotting.plot_runs(self, run_ids, column=column, top=top, metric=metric, normalize=normalize,
+                                  drawdowns=drawdowns, **layout_kwargs)
+
+    def heatmap(self, run_id: str, x: str, y: str, metric: str = "sharpe_ratio", reduce: str = "best",
+                **layout_kwargs: tp.Any) -> tp.BaseFigure:
+        """A metric over two sweep parameters; see `plotting.heatmap`."""
+        from vectorbt.portfolio.registry import plotting
+
+        return plotting.heatmap(self, run_id, x, y, metric=metric, reduce=reduce, **layout_kwargs)
+
+    def plot_metrics(self, x: str = "max_drawdown", y: str = "total_return",
+                     name: tp.Union[None, str, tp.Sequence[str]] = None, tags: tp.Optional[tp.Sequence[str]] = None,
+                     where: tp.Optional[str] = None, color: str = "run", n: tp.Optional[int] = None,
+                     **layout_kwargs: tp.Any) -> tp.BaseFigure:
+        """Configurations of many runs as a scatter of two metrics; see `plotting.plot_metrics`."""
+        from vectorbt.portfolio.registry import plotting
+
+        return plotting.plot_metrics(self, x=x, y=y, name=name, tags=tags, where=where, color=color, n=n,
+                                     **layout_kwargs)
+
+    # ############# Moving runs between registries ############# #
+
+    def export(self, run_ids: tp.Optional[tp.Sequence[str]], path: tp.FileName,
+               progress: tp.Optional[bool] = None) -> tp.List[str]:
+        """Write runs (all live runs if `run_ids` is None) into one self-contained archive at `path`.
+
+        The archive is a zip file: `manifest.json` (format, version and every file's sha256) and, per run,
+        its `run.json`, `metrics.npy` and `portfolio.pkl`. Each pickle is verified before it is written
+        (`IntegrityError` otherwise), and the archive appears at `path` only once complete. Returns the
+        exported run ids."""
+        from vectorbt.portfolio.registry import transfer
+
+        ids = list(self) if run_ids is None else [check_run_id(r) for r in run_ids]
+        return transfer.export_runs(self, ids, path, progress=progress)
+
+    def import_(self, path: tp.FileName, run_ids: tp.Optional[tp.Sequence[str]] = None,
+                progress: tp.Optional[bool] = None) -> "TransferReport":
+        """Bring runs from an archive written by `export` into this registry, keeping their ids.
+
+        Every file is checked against the archive's manifest and every pickle against its run's recorded
+        size and sha256 before anything is written. A run whose id exists here already (live or in the
+        trash) is reported as a conflict and left alone; nothing is overwritten. Returns a `TransferReport`.
+        Nothing is unpickled."""
+        from vectorbt.portfolio.registry import transfer
+
+        self._check_writable()
+        return transfer.import_runs(self, path, run_ids=run_ids, progress=progress)
+
+    @staticmethod
+    def copy(src: tp.Union["RunRegistry", tp.FileName], dst: tp.Union["RunRegistry", tp.FileName],
+             run_ids: tp.Optional[tp.Sequence[str]] = None, progress: tp.Optional[bool] = None) -> "TransferReport":
+        """Copy runs (all live runs if `run_ids` is None) from one registry into another, keeping their ids,
+        with the checks and conflict rules of `import_`."""
+        from vectorbt.portfolio.registry import transfer
+
+        src = src if isinstance(src, RunRegistry) else RunRegistry(src, read_only=True)
+        dst = dst if isinstance(dst, RunRegistry) else RunRegistry(dst)
+        dst._check_writable()
+        ids = list(src) if run_ids is None else [check_run_id(r) for r in run_ids]
+        return transfer.copy_runs(src, dst, ids, progress=progress)
+
     # ############# Maintenance ############# #
 
     def rebuild_index(self) -> int:
         """Rebuild the derived index from the run folders; return the number of runs (live and trashed)."""
         return self.store.rebuild_index()
 
-    def check(self, checksums: bool = True) -> tp.List[Problem]:
+    def check(self, checksums: bool = True, progress: tp.Optional[bool] = None) -> tp.List[Problem]:
         """Audit the registry without changing anything: leftovers of interrupted writes, orphan folders,
-        index drift and, with `checksums`, pickles whose size or sha256 do not match their record."""
+        index drift and, with `checksums`, pickles whose size or sha256 do not match their record (with a
+        progress bar when interactive, or as `progress` says)."""
         problems = list(self.store.check())
         if checksums:
             for deleted in (False, True):
-                for run_id in self.store.table(deleted=deleted).index:
+                ids = self.store.table(deleted=deleted).index
+                for run_id in progress_bar(ids, len(ids), "verifying pickles", progress):
                     try:
                         record = self.store.read(run_id, deleted=deleted)
-                        self._verify(record, self.store.read_pickle(run_id, deleted=deleted))
+                        self.verify(record, self.store.read_pickle(run_id, deleted=deleted))
                     except IntegrityError as e:
                         problems.append(Problem("checksum", run_id, f"{run_id}/{PICKLE_FILE}", str(e), False))
                     except RunNotFoundError:

@@ -33,6 +33,8 @@ from vectorbt.portfolio.registry.metrics import METRIC_NAMES
 
 __all__ = [
     "RunRecord",
+    "summary_row",
+    "rows_to_frame",
     "SCHEMA_VERSION",
     "RUN_FIELDS",
     "default_ascending",
@@ -58,6 +60,7 @@ RUN_FIELDS = (
     "n_columns",
     "column",
     "deleted_at",
+    "identity",
 )
 """Columns that `RunRegistry.list` and `best` fill from run fields; no parameter may take these names."""
 
@@ -167,7 +170,11 @@ class RunRecord:
     """Run id this run derives from (e.g. an out-of-sample test of a configuration chosen in a sweep)."""
 
     provenance: tp.Dict[str, tp.Any] = field(default_factory=dict)
-    """What produced the run: code source and hash, git commit, and so on."""
+    """What produced the run: strategy code (source and hash), git commit of the working tree, and so on."""
+
+    identity: str = ""
+    """sha256 of what makes two runs the same: name, params, configuration labels, data fingerprint, code hash
+    and metric settings. `register(..., if_exists=...)` uses it to detect duplicates."""
 
     deleted_at: tp.Optional[datetime] = None
     """When the run was moved to the trash; `None` for a live run."""
@@ -244,6 +251,7 @@ class RunRecord:
             "data_fingerprint": self.data_fingerprint,
             "files": self.files,
             "provenance": codec.encode(self.provenance, "provenance"),
+            "identity": self.identity,
         }
 
     @classmethod
@@ -280,6 +288,7 @@ class RunRecord:
             data_fingerprint=data.get("data_fingerprint", ""),
             files=data.get("files", {}),
             provenance=codec.decode(data.get("provenance", {})),
+            identity=data.get("identity", ""),
             schema_version=version,
         )
         rec.metrics = pd.DataFrame(np.asarray(metrics, dtype=float), index=rec.column_index, columns=names)
@@ -313,9 +322,6 @@ def _parse_time(value: tp.Optional[str]) -> tp.Optional[datetime]:
 LIST_METRIC = "sharpe_ratio"
 """Metric that picks the configuration a sweep run shows in `RunRegistry.list` (NaN ranks last)."""
 
-_ROW_SCALARS = ("run_id", "name", "created_at", "tags", "notes", "status", "parent", "n_columns", "deleted_at")
-
-
 def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
     """The JSON-compatible index row of a run: its fields plus its best configuration (by `LIST_METRIC`).
 
@@ -333,6 +339,7 @@ def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
         "parent": record.parent,
         "n_columns": record.n_columns,
         "deleted_at": None if record.deleted_at is None else record.deleted_at.isoformat(),
+        "identity": record.identity,
         "column": codec.encode(record.columns[pos] if has_cols else None, "column"),
         "params": codec.encode(record.config_params(pos) if has_cols else dict(record.params), "params"),
         "metrics": codec.encode({k: float(v) for k, v in metrics.items()}, "metrics"),
@@ -340,26 +347,7 @@ def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
 
 
 def rows_to_frame(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> pd.DataFrame:
-    """Build the summary table from index rows: index `run_id` (sorted, oldest first), run fields, one column
-    per parameter (named by the parameter) and one per metric (named by the metric)."""
-    rows = sorted(rows, key=lambda r: r["run_id"])
-    data = {f: [r[f] for r in rows] for f in _ROW_SCALARS}
-    frame = pd.DataFrame(
-        {
-            "name": pd.Series(data["name"], dtype=object),
-            "created_at": pd.to_datetime(pd.Series(data["created_at"], dtype=object), utc=True, format="ISO8601"),
-            "tags": pd.Series([tuple(t) for t in data["tags"]], dtype=object),
-            "notes": pd.Series(data["notes"], dtype=object),
-            "status": pd.Series(data["status"], dtype=object),
-            "parent": pd.Series(data["parent"], dtype=object),
-            "n_columns": pd.Series(data["n_columns"], dtype="int64"),
-            "column": pd.Series([codec.decode(r["column"]) for r in rows], dtype=object),
-            "deleted_at": pd.to_datetime(pd.Series(data["deleted_at"], dtype=object), utc=True, format="ISO8601"),
-        },
-    )
-    frame.index = pd.Index(data["run_id"], name="run_id", dtype=object)
-    params = pd.DataFrame.from_records([codec.decode(r["params"]) for r in rows], index=frame.index)
-    params = params.drop(columns=[c for c in params.columns if c in frame.columns or c in METRIC_NAMES])
-    metrics = pd.DataFrame.from_records([codec.decode(r["metrics"]) for r in rows], index=frame.index)
-    metrics = metrics.reindex(columns=list(METRIC_NAMES)).astype(float)
-    return pd.concat([frame, params, metrics], axis=1)
+    """The summary table of index rows (see `vectorbt.portfolio.registry.index.rows_to_frame`)."""
+    from vectorbt.portfolio.registry.index import rows_to_frame as build
+
+    return build(rows)

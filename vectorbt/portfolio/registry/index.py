@@ -1,0 +1,400 @@
+"""The summary table behind `RunRegistry.list`: one row per run, kept column-wise so that 100,000 runs load fast.
+
+A store's index holds a *row* per run (`run.summary_row`: plain JSON data) and serves them as one pandas
+DataFrame. Building that frame row by row costs seconds at 100,000 runs, so `SummaryIndex` keeps a columnar
+*base* (as loaded from a snapshot: one list per text field, NumPy arrays for times, counts and metrics) plus
+a small *overlay* of rows changed since (from events), builds the frame from columns and caches it.
+`to_columns` folds the overlay into a new base, which is what a store saves as its next snapshot
+(`snapshot_bytes` / `read_snapshot`: an `.npz` archive of plain arrays, loaded with `allow_pickle=False`, so
+reading an index never unpickles anything).
+
+Nothing here touches files: stores decide where base and overlay come from and go to.
+"""
+
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from vectorbt import _typing as tp
+from vectorbt.portfolio.registry import codec
+from vectorbt.portfolio.registry.errors import SchemaVersionError
+from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+
+__all__ = ["SummaryIndex", "rows_to_columns", "columns_to_frame", "rows_to_frame", "snapshot_bytes",
+           "read_snapshot"]
+
+TEXT_FIELDS = ("run_id", "name", "tags", "notes", "status", "parent", "column", "identity")
+"""Fields of a summary row kept as Python lists (`column` and parameter values stay `codec`-encoded)."""
+
+TIME_FIELDS = ("created_at", "deleted_at")
+"""Fields kept as int64 microseconds since the epoch (`NO_TIME` for `None`)."""
+
+NO_TIME = np.iinfo(np.int64).min
+"""Stands for a missing time (a live run's `deleted_at`)."""
+
+SNAPSHOT_VERSION = 1
+"""Format of `snapshot_bytes`; `read_snapshot` refuses a larger one."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
+
+Columns = tp.Dict[str, tp.Any]
+
+MISSING = {codec.TAG: "missing"}
+"""Encoded stand-in for a parameter that a run does not have (distinct from a parameter set to `None`)."""
+
+
+def _to_micros(value: tp.Optional[str]) -> int:
+    if value is None:
+        return int(NO_TIME)
+    return (datetime.fromisoformat(value) - _EPOCH) // _MICRO
+
+
+def _from_micros(value: int) -> tp.Optional[str]:
+    if value == NO_TIME:
+        return None
+    return (_EPOCH + timedelta(microseconds=int(value))).isoformat()
+
+
+def _needs_decode(value: tp.Any) -> bool:
+    return type(value) is dict or type(value) is list
+
+
+def _key(value: tp.Any) -> tp.Any:
+    if type(value) in (str, int, float, bool) or value is None:
+        return type(value).__name__, value
+    return "json", json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class Coded:
+    """A dictionary-encoded column: distinct (encoded) values once, an int32 code per row.
+
+    Run registries repeat themselves (a few strategy names, tag sets and parameter grids over many runs), so
+    coding keeps snapshots small and lets a table of 100,000 runs load without parsing 100,000 values per
+    field."""
+
+    __slots__ = ("uniques", "codes")
+
+    def __init__(self, uniques: tp.List[tp.Any], codes: np.ndarray) -> None:
+        self.uniques = uniques
+        self.codes = np.asarray(codes, dtype=np.int32)
+
+    @classmethod
+    def from_values(cls, values: tp.Iterable[tp.Any]) -> "Coded":
+        lookup: tp.Dict[tp.Any, int] = {}
+        uniques: tp.List[tp.Any] = []
+        codes = []
+        for value in values:
+            key = _key(value)
+            code = lookup.get(key)
+            if code is None:
+                code = lookup[key] = len(uniques)
+                uniques.append(value)
+            codes.append(code)
+        return cls(uniques, np.array(codes, dtype=np.int32))
+
+    @classmethod
+    def constant(cls, value: tp.Any, n: int) -> "Coded":
+        return cls([value], np.zeros(n, dtype=np.int32))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i: int) -> tp.Any:
+        return self.uniques[self.codes[i]]
+
+    def take(self, positions: np.ndarray) -> "Coded":
+        return Coded(self.uniques, self.codes[positions])
+
+    def concat(self, other: "Coded") -> "Coded":
+        lookup = {_key(v): i for i, v in enumerate(self.uniques)}
+        uniques = list(self.uniques)
+        remap = np.empty(len(other.uniques), dtype=np.int32)
+        for j, value in enumerate(other.uniques):
+            key = _key(value)
+            if key not in lookup:
+                lookup[key] = len(uniques)
+                uniques.append(value)
+            remap[j] = lookup[key]
+        return Coded(uniques, np.concatenate([self.codes, remap[other.codes]]))
+
+    def decoded(self, convert: tp.Optional[tp.Callable[[tp.Any], tp.Any]] = None) -> np.ndarray:
+        """The column as an object array of decoded values (each distinct value decoded once)."""
+        values = [None if v == MISSING else codec.decode(v) if _needs_decode(v) else v for v in self.uniques]
+        if convert is not None:
+            values = [convert(v) for v in values]
+        table = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):  # one by one: tuples must stay elements, not become dimensions
+            table[i] = value
+        return table[self.codes]
+
+
+CODED_FIELDS = TEXT_FIELDS[1:]
+"""Text fields kept as `Coded` columns (all but `run_id`, which is unique per row)."""
+
+
+def rows_to_columns(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> Columns:
+    """Turn summary rows into columns.
+
+    `run_id` becomes a list; the other text fields `Coded` columns; times int64 arrays of microseconds;
+    `n_columns` an int64 array; `params` a dict of `Coded` columns (encoded values; `MISSING` where a run
+    lacks the parameter); `metrics` a float matrix with one column per name of `METRIC_NAMES` (NaN where missing)."""
+    columns: Columns = {"run_id": [r["run_id"] for r in rows]}
+    for f in CODED_FIELDS:
+        columns[f] = Coded.from_values(r[f] for r in rows)
+    for f in TIME_FIELDS:
+        columns[f] = np.array([_to_micros(r[f]) for r in rows], dtype=np.int64)
+    columns["n_columns"] = np.array([r["n_columns"] for r in rows], dtype=np.int64)
+    names: tp.Dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r["params"]))
+    columns["params"] = {p: Coded.from_values(r["params"].get(p, MISSING) for r in rows) for p in names}
+    metrics = np.full((len(rows), len(METRIC_NAMES)), np.nan)
+    for i, r in enumerate(rows):
+        values = codec.decode(r["metrics"])
+        metrics[i] = [values.get(m, np.nan) for m in METRIC_NAMES]
+    columns["metrics"] = metrics
+    return columns
+
+
+_ARRAY_FIELDS = (*TIME_FIELDS, "n_columns", "metrics")
+
+
+def _take(columns: Columns, positions: tp.Sequence[int]) -> Columns:
+    positions = np.asarray(positions, dtype=np.int64)
+    out: Columns = {"run_id": [columns["run_id"][i] for i in positions.tolist()]}
+    for f in CODED_FIELDS:
+        out[f] = columns[f].take(positions)
+    for f in _ARRAY_FIELDS:
+        out[f] = columns[f][positions]
+    out["params"] = {p: v.take(positions) for p, v in columns["params"].items()}
+    return out
+
+
+def _concat(a: Columns, b: Columns) -> Columns:
+    n_a, n_b = len(a["run_id"]), len(b["run_id"])
+    out: Columns = {"run_id": a["run_id"] + b["run_id"]}
+    for f in CODED_FIELDS:
+        out[f] = a[f].concat(b[f])
+    for f in _ARRAY_FIELDS:
+        out[f] = np.concatenate([a[f], b[f]])
+    out["params"] = {}
+    for p in dict.fromkeys([*a["params"], *b["params"]]):
+        left = a["params"].get(p) or Coded.constant(MISSING, n_a)
+        right = b["params"].get(p) or Coded.constant(MISSING, n_b)
+        out["params"][p] = left.concat(right)
+    return out
+
+
+def columns_to_frame(columns: Columns) -> pd.DataFrame:
+    """Build the summary table from columns: index `run_id`, run fields, a column per parameter and per
+    metric, rows in the order given."""
+    index = pd.Index(columns["run_id"], name="run_id", dtype=object)
+
+    def times(micros: np.ndarray) -> pd.Series:
+        # NO_TIME is NumPy's NaT, so the int64 microseconds view as datetime64[us] directly
+        stamps = np.asarray(micros, dtype=np.int64).view("datetime64[us]")
+        return pd.Series(stamps, index=index).dt.tz_localize("UTC")
+
+    def text(f: str, convert: tp.Optional[tp.Callable[[tp.Any], tp.Any]] = None) -> pd.Series:
+        return pd.Series(columns[f].decoded(convert), index=index, dtype=object)
+
+    frame = pd.DataFrame(
+        {
+            "name": text("name"),
+            "created_at": times(columns["created_at"]),
+            "tags": text("tags", tuple),
+            "notes": text("notes"),
+            "status": text("status"),
+            "parent": text("parent"),
+            "n_columns": pd.Series(columns["n_columns"], index=index, dtype="int64"),
+            "column": text("column"),
+            "deleted_at": times(columns["deleted_at"]),
+            "identity": text("identity"),
+        },
+        index=index,
+    )
+    params = {}
+    for name, values in columns["params"].items():
+        if name in frame.columns or name in METRIC_NAMES:
+            continue  # the registry refuses such names; never let one shadow a field
+        params[name] = pd.Series(values.decoded(), index=index).infer_objects()
+    metrics = np.asarray(columns["metrics"], dtype=float).reshape(len(index), len(METRIC_NAMES))
+    parts = [frame, pd.DataFrame(params, index=index), pd.DataFrame(metrics, index=index, columns=list(METRIC_NAMES))]
+    return pd.concat(parts, axis=1)
+
+
+def rows_to_frame(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> pd.DataFrame:
+    """The summary table of some rows, sorted by run id (oldest first)."""
+    return columns_to_frame(rows_to_columns(sorted(rows, key=lambda r: r["run_id"])))
+
+
+def snapshot_bytes(columns: Columns, events: tp.Sequence[str]) -> bytes:
+    """Serialize columns (and the names of the events they include) as an `.npz` archive of plain arrays.
+
+    Run ids go in a fixed-width byte array, coded fields as their distinct values (in a JSON document) plus
+    an int32 array of codes each, numbers as arrays."""
+    params = list(columns["params"])
+    meta = {
+        "snapshot_version": SNAPSHOT_VERSION,
+        "events": list(events),
+        "metric_names": list(METRIC_NAMES),
+        "uniques": {f: columns[f].uniques for f in CODED_FIELDS},
+        "params": [[p, columns["params"][p].uniques] for p in params],
+    }
+    arrays = {f"codes_{f}": columns[f].codes for f in CODED_FIELDS}
+    arrays.update({f"param_{i}": columns["params"][p].codes for i, p in enumerate(params)})
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        meta=np.frombuffer(json.dumps(meta, allow_nan=False, separators=(",", ":")).encode("utf-8"), np.uint8),
+        run_id=np.array(columns["run_id"], dtype="S"),
+        created_at=columns["created_at"],
+        deleted_at=columns["deleted_at"],
+        n_columns=columns["n_columns"],
+        metrics=np.asarray(columns["metrics"], dtype=np.float64),
+        **arrays,
+    )
+    return buf.getvalue()
+
+
+def read_snapshot(data: bytes) -> tp.Tuple[Columns, tp.List[str]]:
+    """Inverse of `snapshot_bytes`: `(columns, event names)`. Never unpickles (`allow_pickle=False`)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
+        if meta.get("snapshot_version", 0) > SNAPSHOT_VERSION:
+            raise SchemaVersionError(f"index snapshot version {meta['snapshot_version']} is newer than this package")
+        columns: Columns = {"run_id": archive["run_id"].astype(str).tolist()}
+        for f in CODED_FIELDS:
+            columns[f] = Coded(meta["uniques"][f], archive[f"codes_{f}"])
+        columns["params"] = {p: Coded(uniques, archive[f"param_{i}"]) for i, (p, uniques) in enumerate(meta["params"])}
+        for f in (*TIME_FIELDS, "n_columns"):
+            columns[f] = archive[f].astype(np.int64)
+        metrics = archive["metrics"].astype(np.float64).reshape(len(columns["run_id"]), -1)
+    names = meta["metric_names"]
+    if names != list(METRIC_NAMES):  # written with another set of metrics: align by name
+        aligned = np.full((len(metrics), len(METRIC_NAMES)), np.nan)
+        for j, m in enumerate(METRIC_NAMES):
+            if m in names:
+                aligned[:, j] = metrics[:, names.index(m)]
+        metrics = aligned
+    columns["metrics"] = metrics
+    return columns, list(meta["events"])
+
+
+class SummaryIndex:
+    """The summary rows of a store: a columnar base plus an overlay of rows changed since.
+
+    ```pycon
+    >>> from vectorbt.portfolio.registry.index import SummaryIndex
+    >>> index = SummaryIndex()
+    >>> len(index), index.frame().shape[0]
+    (0, 0)
+    ```
+    """
+
+    def __init__(self, columns: tp.Optional[Columns] = None) -> None:
+        if columns is None:
+            columns = rows_to_columns([])
+        self._base = columns
+        self._base_pos = {run_id: i for i, run_id in enumerate(columns["run_id"])}
+        self._overlay: tp.Dict[str, tp.Optional[tp.Dict[str, tp.Any]]] = {}
+        deleted = np.asarray(columns["deleted_at"]) != NO_TIME
+        self._deleted = {run_id for run_id, d in zip(columns["run_id"], deleted.tolist()) if d}
+        self._ids = set(self._base_pos)
+        self._base_frame: tp.Optional[pd.DataFrame] = None
+        self._frame: tp.Optional[pd.DataFrame] = None
+
+    # ############# Changing ############# #
+
+    def put(self, row: tp.Dict[str, tp.Any]) -> None:
+        """Add or replace the row of `row["run_id"]`."""
+        run_id = row["run_id"]
+        self._overlay[run_id] = row
+        self._ids.add(run_id)
+        if row["deleted_at"] is None:
+            self._deleted.discard(run_id)
+        else:
+            self._deleted.add(run_id)
+        self._frame = None
+
+    def remove(self, run_id: str) -> None:
+        """Forget a run."""
+        if run_id in self._ids:
+            self._overlay[run_id] = None
+            self._ids.discard(run_id)
+            self._deleted.discard(run_id)
+            self._frame = None
+
+    # ############# Reading ############# #
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._ids
+
+    def ids(self) -> tp.Set[str]:
+        """Every run id, live or trashed."""
+        return set(self._ids)
+
+    def is_deleted(self, run_id: str) -> bool:
+        """Whether the run is in the trash."""
+        return run_id in self._deleted
+
+    def live_count(self) -> int:
+        """Number of runs not in the trash."""
+        return len(self._ids) - len(self._deleted)
+
+    @property
+    def overlay_size(self) -> int:
+        """Number of rows changed since the base was loaded."""
+        return len(self._overlay)
+
+    def row(self, run_id: str) -> tp.Optional[tp.Dict[str, tp.Any]]:
+        """The summary row of a run (rebuilt from the columns for a base row), or `None`."""
+        if run_id in self._overlay:
+            return self._overlay[run_id]
+        pos = self._base_pos.get(run_id)
+        if pos is None:
+            return None
+        b = self._base
+        row: tp.Dict[str, tp.Any] = {"run_id": run_id}
+        row.update({f: b[f][pos] for f in CODED_FIELDS})
+        row.update({f: _from_micros(int(b[f][pos])) for f in TIME_FIELDS})
+        row["n_columns"] = int(b["n_columns"][pos])
+        row["params"] = {p: v[pos] for p, v in b["params"].items() if v[pos] != MISSING}
+        row["metrics"] = codec.encode({m: float(x) for m, x in zip(METRIC_NAMES, b["metrics"][pos])})
+        return row
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table, sorted by run id. Cached; with pandas' copy-on-write, callers cannot alter it."""
+        if self._frame is None:
+            if self._base_frame is None:
+                base = columns_to_frame(self._base)
+                self._base_frame = base if base.index.is_monotonic_increasing else base.sort_index()
+            frame = self._base_frame
+            if self._overlay:
+                replaced = [run_id for run_id in self._overlay if run_id in self._base_pos]
+                if replaced:
+                    frame = frame.drop(index=replaced)
+                rows = [r for r in self._overlay.values() if r is not None]
+                if rows:
+                    added = rows_to_frame(rows)
+                    newest_first = len(frame) == 0 or added.index[0] > frame.index[-1]
+                    frame = pd.concat([frame, added]) if len(frame) else added
+                    if not newest_first:  # an update of an old run, or a run created with an old id
+                        frame = frame.sort_index()
+            self._frame = frame
+        return self._frame
+
+    def to_columns(self) -> Columns:
+        """Base and overlay merged into columns, sorted by run id: what a snapshot stores."""
+        keep = [i for i, run_id in enumerate(self._base["run_id"]) if run_id not in self._overlay]
+        rows = [r for r in self._overlay.values() if r is not None]
+        merged = _concat(_take(self._base, keep), rows_to_columns(rows))
+        order = sorted(range(len(merged["run_id"])), key=merged["run_id"].__getitem__)
+        return _take(merged, order)
