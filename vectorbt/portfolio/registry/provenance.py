@@ -47,7 +47,7 @@ def code_info(code: tp.Any) -> tp.Dict[str, tp.Any]:
         if not code.strip():
             raise ValueError("code: the source string is empty")
         source, kind, name = code, "source", None
-    elif isinstance(code, (types.FunctionType, types.MethodType, type, types.ModuleType)):
+    elif isinstance(code, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type, types.ModuleType)):
         target = code.__func__ if isinstance(code, types.MethodType) else code
         try:
             source = inspect.getsource(target)
