@@ -20,6 +20,10 @@ setup(
     python_requires=">=3.11",
     packages=PACKAGES,
     install_requires=["vectorbt>=1.2,<1.3"],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={
+        # nbclient and ipykernel execute the quickstart notebook in the tests; pdoc builds the API reference
+        "test": ["pytest>=7", "hypothesis>=6", "nbclient>=0.8", "ipykernel>=6", "pdoc>=14"],
+        "docs": ["pdoc>=14"],
+    },
     entry_points={"console_scripts": ["vbt-registry=vectorbt.portfolio.registry.cli:main"]},
 )
