@@ -143,10 +143,10 @@ def rows_to_columns(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> Columns:
     `n_columns` an int64 array; `params` a dict of `Coded` columns (encoded values; `MISSING` where a run
     lacks the parameter); `metrics` a float matrix with one column per name of `METRIC_NAMES` (NaN where missing)."""
     columns: Columns = {"run_id": [r["run_id"] for r in rows]}
-    for f in CODED_FIELDS:
-        columns[f] = Coded.from_values(r[f] for r in rows)
+    for f in CODED_FIELDS:  # .get: rows of older versions may lack newer fields
+        columns[f] = Coded.from_values(r.get(f, "" if f == "identity" else None) for r in rows)
     for f in TIME_FIELDS:
-        columns[f] = np.array([_to_micros(r[f]) for r in rows], dtype=np.int64)
+        columns[f] = np.array([_to_micros(r.get(f)) for r in rows], dtype=np.int64)
     columns["n_columns"] = np.array([r["n_columns"] for r in rows], dtype=np.int64)
     names: tp.Dict[str, None] = {}
     for r in rows:

@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import re
+import tokenize
 import warnings
 from datetime import datetime, timedelta, timezone
 
@@ -467,8 +468,9 @@ class RunRegistry:
             result = frame.query(where, engine="python")
         except pd.errors.UndefinedVariableError as e:
             raise ValueError(f"where: {e}; columns are: {', '.join(map(str, frame.columns))}") from e
-        except SyntaxError as e:
-            raise ValueError(f"where: {where!r} is not a valid query ({e.msg})") from e
+        except (SyntaxError, tokenize.TokenError) as e:
+            msg = e.msg if isinstance(e, SyntaxError) else e.args[0]
+            raise ValueError(f"where: {where!r} is not a valid query ({msg})") from e
         except (TypeError, ValueError, KeyError) as e:
             raise ValueError(f"where: {where!r} failed: {e}") from e
         if not isinstance(result, pd.DataFrame):

@@ -1,0 +1,1078 @@
+"""`vbt-registry`: the command line of the run registry.
+
+Every command is a thin layer over `RunRegistry`: it opens the registry, calls one method and prints the
+result. `python -m vectorbt.portfolio.registry` runs the same program.
+
+```console
+$ vbt-registry demo                                   # backtest a sweep, register it, print the leaderboard
+$ vbt-registry list                                   # newest runs first
+$ vbt-registry list --tag btc --where "sharpe_ratio > 1" --sort sharpe_ratio --limit 20
+$ vbt-registry show 20261127T101502123456Z-3fa9c2d1   # one run: fields, settings, versions, configurations
+$ vbt-registry compare RUN_A RUN_B --diff             # runs side by side, only the rows that differ
+$ vbt-registry best sharpe_ratio -n 5 --where "fast_window < slow_window"
+$ vbt-registry best max_drawdown -n 3 --tag btc        # the shallowest drawdowns first
+$ vbt-registry tag RUN candidate reviewed             # add tags; `untag` removes them
+$ vbt-registry note RUN "overfits the 2021 rally"     # replace the notes
+$ vbt-registry status RUN live                        # set the status ("" clears it)
+$ vbt-registry rm RUN --yes                           # move to the trash; --purge removes for good
+$ vbt-registry restore RUN                            # bring it back from the trash
+$ vbt-registry gc --older-than 7d                     # empty the trash of runs deleted over a week ago
+$ vbt-registry check && vbt-registry repair           # audit the registry, fix what is safe to fix
+$ vbt-registry --root /data/registry list --format json | jq '.[0].run_id'
+```
+
+## Where the registry is
+
+`--root PATH` (accepted before or after the command), else `$VBT_REGISTRY_DIR`, else `~/.vectorbt/registry`
+(`vectorbt.portfolio.registry.registry.default_path`). Commands that only read (`list`, `show`, `compare`,
+`best`, `check`) open it read-only, so they work on a folder you cannot write to, and never create one.
+
+## Output formats
+
+`--format table` (the default) prints a table that fits the terminal width (`COLUMNS` overrides it): the most
+useful columns first, long cells cut short with `...`; what did not fit is named below the table.
+`--format csv` and `--format json` print every column, for scripts:
+
+- JSON is strict (RFC 8259), so every parser reads it: NaN is written as `null`, and +inf and -inf as the
+  strings `"inf"` and `"-inf"`. Timestamps are ISO 8601 strings (`2026-11-27T10:15:02.123456+00:00`),
+  durations ISO 8601 durations (`P1DT0H0M0S`), tuples (such as the column label of a configuration) lists.
+  `list` and `best` print a list of objects, one per row; `show` an object; `compare` an object mapping each
+  run id to its fields; the commands that change something print an object describing what they did.
+- CSV has a header row; NaN and missing values are empty cells, ±inf are `inf`/`-inf`, timestamps ISO 8601,
+  and lists, tuples and dicts are cells holding their JSON text (so tags read back with `json.loads`).
+  `show --format csv` prints the run's configurations table (use JSON for the whole record); `compare` a
+  `field` column and one column per run; `check` its problems. Commands that change something print their
+  usual text in CSV format.
+
+## Exit codes
+
+- `0`: success.
+- `1`: no such run (`RunNotFoundError`), a failed `check`, no registry at the path, a damaged file, a refused
+  write, a declined confirmation, or any other error.
+- `2`: bad usage: an unknown option, a bad value (such as a `--where` that is not a valid query, or an
+  unknown column), a folder that is not a registry, or `rm` without `--yes` and without a terminal to confirm on.
+
+Errors are one line on standard error, `vbt-registry: error: ...`; `--debug` shows the traceback instead.
+
+## Adding a command
+
+Each command is a `Command`: a name, a function that adds its arguments to its argparse parser, a function
+`run(registry, args, out) -> int`, and whether it only reads. `COMMANDS` lists them in help order; `main`
+does the rest (opening the registry read-only or not, formats, errors, exit codes).
+"""
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import shutil
+import sys
+import textwrap
+import warnings
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from vectorbt import _typing as tp
+from vectorbt.portfolio.registry.errors import (
+    NotARegistryError,
+    RegistryError,
+    RunNotFoundError,
+)
+from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+from vectorbt.portfolio.registry.registry import ENV_PATH, RunRegistry, default_path
+from vectorbt.portfolio.registry.run import RUN_FIELDS, RunRecord, default_ascending
+
+__all__ = ["main", "build_parser", "Command", "COMMANDS", "to_json_value", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE"]
+
+PROG = "vbt-registry"
+
+EXIT_OK = 0
+"""The command did what it was asked."""
+
+EXIT_FAIL = 1
+"""No such run, a failed check, or another error that is not the caller's usage."""
+
+EXIT_USAGE = 2
+"""Bad usage: arguments argparse or the registry's API reject (`ValueError`, `TypeError`)."""
+
+FORMATS = ("table", "csv", "json")
+
+KEY_METRICS = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades", "win_rate")
+"""Metrics shown first in tables, after the identifying columns."""
+
+MAX_CELL = 28
+"""Widest a table cell gets before it is cut short (run ids are never cut)."""
+
+ELLIPSIS = "..."
+
+FALLBACK_WIDTH = 120
+"""Table width when standard output is not a terminal and `COLUMNS` is not set."""
+
+
+class CliError(Exception):
+    """An error to report as one line with an exit code, without a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAIL) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors are one line on stderr, `vbt-registry: error: ...`, exit code 2."""
+
+    def error(self, message: str) -> tp.NoReturn:  # type: ignore[override]
+        hint = f" (see '{self.prog} --help')"
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message}{hint}\n")
+
+
+# ############# Values: JSON, CSV and table cells ############# #
+
+
+def to_json_value(value: tp.Any) -> tp.Any:
+    """Turn a value of a registry table or record into strict-JSON data.
+
+    NaN and NaT become `None` (`null`), ±inf the strings `"inf"`/`"-inf"`, timestamps and dates ISO 8601
+    strings, durations ISO 8601 durations, tuples and arrays lists, NumPy scalars Python numbers; dict keys
+    that are not strings are written as their text."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+        if isinstance(value, (bytes, complex)):
+            return str(value)
+        return to_json_value(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if value is pd.NaT:
+        return None
+    if isinstance(value, (datetime, date)):  # pd.Timestamp is a datetime
+        return value.isoformat()
+    if isinstance(value, (timedelta, pd.Timedelta)):
+        return pd.Timedelta(value).isoformat()
+    if isinstance(value, np.ndarray):
+        return to_json_value(value.tolist())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json_value(x) for x in value]
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _cell_text(k): to_json_value(v) for k, v in value.items()}
+    return str(value)
+
+
+def _json_text(data: tp.Any, indent: tp.Optional[int] = 2) -> str:
+    # allow_nan=False: a NaN that slipped through to_json_value fails loudly instead of writing invalid JSON
+    return json.dumps(to_json_value(data), allow_nan=False, ensure_ascii=True, indent=indent)
+
+
+def _csv_cell(value: tp.Any) -> str:
+    data = to_json_value(value)
+    if data is None:
+        return ""
+    if isinstance(data, (list, dict)):
+        return json.dumps(data, allow_nan=False, ensure_ascii=False)
+    if isinstance(data, float):
+        return repr(data)
+    return str(data)
+
+
+def _number_text(x: float) -> str:
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    if abs(x) >= 1e4:
+        return f"{x:.2f}"
+    if abs(x) < 1e-4:
+        return f"{x:.3g}"
+    return f"{x:.4f}"
+
+
+def _time_text(value: datetime) -> str:
+    if value.tzinfo is not None:
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return value.strftime("%Y-%m-%d")
+    return value.isoformat(timespec="seconds")
+
+
+def _cell_text(value: tp.Any, exact: bool = False) -> str:
+    """Short human text of a value for a table cell (`exact`: floats in full, as Python writes them)."""
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return repr(value) if exact else _number_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat() if exact else _time_text(value)
+    if isinstance(value, (date, str, int)):
+        return str(value)
+    if isinstance(value, (timedelta, pd.Timedelta)):
+        return str(pd.Timedelta(value))
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, tuple):
+        inner = ", ".join(_cell_text(x, exact) for x in value)
+        return f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell_text(x, exact) for x in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_cell_text(k, exact)}: {_cell_text(v, exact)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _is_number(value: tp.Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+# ############# Tables ############# #
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (or `$COLUMNS`), `FALLBACK_WIDTH` when output goes elsewhere."""
+    return max(20, shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns)
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks and tabs turned into spaces, so that a cell stays on its row."""
+    return " ".join(text.split()) if ("\n" in text or "\t" in text or "\r" in text) else text
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` cut to `width` characters, the cut marked with `ELLIPSIS`."""
+    if len(text) <= width:
+        return text
+    if width <= len(ELLIPSIS):
+        return text[:width]
+    return text[: width - len(ELLIPSIS)] + ELLIPSIS
+
+
+def render_table(
+    headers: tp.Sequence[str],
+    columns: tp.Sequence[tp.Sequence[tp.Any]],
+    width: tp.Optional[int] = None,
+    keep: int = 1,
+    uncut: tp.Sequence[str] = ("run_id",),
+    tags_column: str = "tags",
+) -> tp.Tuple[str, tp.List[str]]:
+    """Lay out `columns` (one sequence of values per header) in at most `width` characters; return the text
+    and the headers left out.
+
+    Columns are taken in the order given (most useful first) until the next one does not fit; the first `keep`
+    columns are always shown. Cells are cut to `MAX_CELL` characters, except in the `uncut` columns; numbers
+    are right-aligned; the `tags_column` shows its tags separated by commas. Only the columns shown are
+    formatted, so that a long table with many columns stays fast."""
+    if width is None:
+        width = terminal_width()
+    chosen: tp.List[tp.Tuple[str, tp.List[str], int, bool]] = []  # header, texts, width, right-aligned
+    used = 0
+    for j, (header, values) in enumerate(zip(headers, columns)):
+        if j >= keep and used + 2 + len(header) > width:
+            break
+        if header == tags_column:
+            texts = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else _cell_text(v) for v in values]
+        else:
+            texts = [_cell_text(v) for v in values]
+        texts = [_one_line(t) for t in texts]
+        longest = max([len(t) for t in texts] + [0])
+        w = max(len(header), longest if header in uncut else min(longest, MAX_CELL))
+        if j >= keep and used + (2 if chosen else 0) + w > width:
+            break
+        right = bool(len(values)) and all(_is_number(v) or v is None for v in values)
+        chosen.append((header, texts, w, right))
+        used += w + (2 if len(chosen) > 1 else 0)
+    hidden = list(headers[len(chosen):])
+
+    def line(cells: tp.Sequence[str], align: bool = True) -> str:
+        parts = [c.rjust(w) if right and align else c.ljust(w) for c, (_, _, w, right) in zip(cells, chosen)]
+        return "  ".join(parts).rstrip()
+
+    lines = [line([h for h, _, _, _ in chosen]), line(["-" * w for _, _, w, _ in chosen], align=False)]
+    n_rows = len(columns[0]) if len(columns) else 0
+    for i in range(n_rows):
+        lines.append(line([_cut(texts[i], w) for _, texts, w, _ in chosen]))
+    return "\n".join(lines), hidden
+
+
+def _hidden_note(hidden: tp.Sequence[str], width: int) -> str:
+    if not hidden:
+        return ""
+    text = f"({len(hidden)} more column{'s' if len(hidden) > 1 else ''} not shown: {', '.join(hidden)}"
+    return _cut(text, width - 1) + ")" if len(text) + 1 > width else text + ")"
+
+
+def _frame_rows(frame: pd.DataFrame) -> tp.Tuple[tp.List[str], tp.List[tp.List[tp.Any]]]:
+    headers = [str(c) for c in frame.columns]
+    rows = [list(r) for r in frame.itertuples(index=False, name=None)]
+    return headers, rows
+
+
+def _frame_columns(frame: pd.DataFrame) -> tp.Tuple[tp.List[str], tp.List[tp.List[tp.Any]]]:
+    headers = [str(c) for c in frame.columns]
+    return headers, [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]
+
+
+class Output:
+    """Where a command prints: standard output and error, the chosen format and the table width."""
+
+    def __init__(self, fmt: str = "table", stdout: tp.Optional[tp.TextIO] = None,
+                 stderr: tp.Optional[tp.TextIO] = None) -> None:
+        self.format = fmt
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+
+    @property
+    def width(self) -> int:
+        """Width for tables."""
+        return terminal_width()
+
+    def print(self, text: str = "") -> None:
+        """Write a line (or several) to standard output."""
+        _write(self.stdout, text + "\n")
+
+    def json(self, data: tp.Any) -> None:
+        """Write `data` as strict JSON."""
+        self.print(_json_text(data))
+
+    def csv(self, headers: tp.Sequence[str], rows: tp.Iterable[tp.Sequence[tp.Any]]) -> None:
+        """Write a header row and rows as CSV."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
+        _write(self.stdout, buf.getvalue())
+
+    def frame(self, frame: pd.DataFrame, keep: int = 1, footer: str = "", empty: str = "") -> None:
+        """Print a DataFrame (its index is not printed: reset it first) in the chosen format; a table without
+        rows prints `empty` instead, if given."""
+        if self.format in ("json", "csv"):
+            headers, rows = _frame_rows(frame)
+            if self.format == "json":
+                self.json([dict(zip(headers, row)) for row in rows])
+            else:
+                self.csv(headers, rows)
+        elif not len(frame) and empty:
+            self.print(empty)
+        else:
+            width = self.width
+            text, hidden = render_table(*_frame_columns(frame), width, keep=keep)
+            self.print(text)
+            note = _hidden_note(hidden, width)
+            for extra in (footer, note):
+                if extra:
+                    self.print(extra)
+
+    def message(self, text: str, data: tp.Any) -> None:
+        """A command's result: `text` for people (table and csv formats), `data` as JSON."""
+        if self.format == "json":
+            self.json(data)
+        elif text:
+            self.print(text)
+
+
+def _write(stream: tp.TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
+# ############# Column choice ############# #
+
+
+def _ordered(columns: tp.Sequence[str], first: tp.Sequence[str], last: tp.Sequence[str] = ()) -> tp.List[str]:
+    """`columns` reordered: those in `first` (in that order), the others as they come, then those in `last`."""
+    head = [c for c in dict.fromkeys(first) if c in columns]
+    tail = [c for c in dict.fromkeys(last) if c in columns and c not in head]
+    middle = [c for c in columns if c not in head and c not in tail]
+    return head + middle + tail
+
+
+def _param_columns(frame: pd.DataFrame) -> tp.List[str]:
+    """The parameter columns of a `list` or `best` table, those whose value varies first."""
+    known = set(RUN_FIELDS) | set(METRIC_NAMES)
+    params = [c for c in frame.columns if c not in known]
+
+    def varies(column: str) -> bool:
+        return len({_json_text(v, indent=None) for v in frame[column]}) > 1
+
+    return sorted(params, key=lambda c: not varies(c))
+
+
+def _select(frame: pd.DataFrame, columns: tp.Optional[tp.Sequence[str]]) -> pd.DataFrame:
+    if not columns:
+        return frame
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"columns: no column {missing[0]!r}; columns are: {', '.join(map(str, frame.columns))}")
+    return frame[list(columns)]
+
+
+def _split_list(values: tp.Optional[tp.Sequence[str]]) -> tp.Optional[tp.List[str]]:
+    """Values of a repeatable option that also takes comma-separated lists."""
+    if not values:
+        return None
+    out = []
+    for value in values:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+# ############# Commands ############# #
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One subcommand of `vbt-registry`."""
+
+    name: str
+    help: str
+    add_arguments: tp.Callable[[argparse.ArgumentParser], None]
+    run: tp.Callable[[RunRegistry, argparse.Namespace, Output], int]
+    read_only: bool = False
+    description: str = ""
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _metric_arg(text: str) -> str:
+    if text not in METRIC_NAMES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
+    return text
+
+
+def _add_run_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", action="append", metavar="NAME",
+                   help="keep runs of this strategy name (repeat for any of several)")
+    p.add_argument("--tag", action="append", metavar="TAG", dest="tags",
+                   help="keep runs carrying this tag (repeat: all must match)")
+    p.add_argument("--status", action="append", metavar="STATUS",
+                   help="keep runs with this status (repeat for any of several)")
+    p.add_argument("--where", metavar="QUERY",
+                   help="pandas query over the columns, e.g. \"sharpe_ratio > 1 and fast_window < 20\"")
+    p.add_argument("--columns", action="append", metavar="COL[,COL...]",
+                   help="print only these columns, in this order (repeatable)")
+
+
+# list
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    _add_run_filters(p)
+    p.add_argument("--sort", metavar="COLUMN", help="column to sort by, NaN last (default: creation time)")
+    p.add_argument("--ascending", action="store_true", help="sort smallest (or oldest) first")
+    p.add_argument("--limit", type=_count_arg, metavar="N", help="show the first N runs only")
+    p.add_argument("--deleted", action="store_true", help="list the runs in the trash instead")
+
+
+def _list_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    frame = reg.list(name=args.name, tags=args.tags, where=args.where, sort_by=args.sort,
+                     ascending=args.ascending, limit=args.limit, status=args.status, deleted=args.deleted)
+    frame = frame.reset_index()
+    columns = list(frame.columns)
+    sort_first = [args.sort] if args.sort in METRIC_NAMES else []
+    first = ["run_id", "name", "created_at", "deleted_at", "n_columns", "tags", *sort_first, *KEY_METRICS,
+             "status", "column", *_param_columns(frame)]
+    frame = frame[_ordered(columns, first, last=["notes", "parent"])]
+    frame = _select(frame, _split_list(args.columns))
+    n = len(frame)
+    where = " in the trash" if args.deleted else ""
+    out.frame(frame, footer=f"{n} run{'s' if n != 1 else ''}{where}", empty=f"no runs{where}")
+    return EXIT_OK
+
+
+# show
+
+
+def _show_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN", help="run id")
+    p.add_argument("-n", "--top", type=_count_arg, default=10, metavar="N",
+                   help="configurations to show, the best first (default: 10; 0: all)")
+    p.add_argument("--sort", type=_metric_arg, default="sharpe_ratio", metavar="METRIC",
+                   help="metric ranking the configurations (default: sharpe_ratio)")
+
+
+def _configurations(record: RunRecord, metric: str, top: int) -> pd.DataFrame:
+    """The configurations of a run, best first by `metric`: column label, level parameters, metrics."""
+    levels = [name for name in record.column_names if name is not None]
+    params = record.column_params.reset_index(drop=True)
+    frame = pd.DataFrame({"column": pd.Series([tuple(c) if isinstance(c, list) else c for c in record.columns],
+                                              dtype=object)})
+    for name in levels:
+        frame[name] = params[name]
+    metrics = record.metrics.reset_index(drop=True)
+    frame = pd.concat([frame, metrics], axis=1)
+    if metric in frame.columns and len(frame):
+        frame = frame.sort_values(metric, ascending=default_ascending(metric), na_position="last", kind="stable")
+    if top:
+        frame = frame.iloc[:top]
+    return frame
+
+
+_FIELD_ORDER = ("run_id", "name", "created_at", "updated_at", "deleted_at", "status", "parent", "tags", "notes",
+                "n_columns", "column_names", "grouped", "data_fingerprint", "identity", "schema_version")
+_SECTION_ORDER = ("params", "settings", "versions", "files", "provenance")
+
+
+def _record_fields(record: RunRecord) -> tp.Dict[str, tp.Any]:
+    """Every field of a record but its metrics and column labels (the configurations show those): plain
+    fields first, then the dict fields (`params`, `settings`, ...). Fields added to `RunRecord` later show
+    up by themselves."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+              if f.name not in ("metrics", "columns")}
+    values["n_columns"] = record.n_columns
+    plain = [k for k in _FIELD_ORDER if k in values]
+    plain += [k for k, v in values.items() if k not in plain and not isinstance(v, dict)]
+    sections = [k for k in _SECTION_ORDER if k in values]
+    sections += [k for k, v in values.items() if k not in sections and isinstance(v, dict)]
+    out = {k: values[k] for k in plain + sections}
+    for k in ("tags", "column_names"):
+        if k in out:
+            out[k] = list(out[k])
+    return out
+
+
+def _show_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    record = reg.get(args.run_id)
+    configs = _configurations(record, args.sort, args.top)
+    if out.format == "csv":
+        out.frame(configs)
+        return EXIT_OK
+    if out.format == "json":
+        data = _record_fields(record)
+        metric_names = list(record.metrics.columns)
+        data["configurations"] = [
+            {"column": row["column"], "params": record.config_params(int(pos)),
+             "metrics": {m: row[m] for m in metric_names}}
+            for pos, row in configs.iterrows()  # the index holds each configuration's position in the run
+        ]
+        out.json(data)
+        return EXIT_OK
+    out.print(_show_text(record, out.width))
+    out.print()
+    if record.n_columns == 1:  # one configuration: its metrics as a list, all of them
+        lines = ["metrics"]
+        for metric in record.metrics.columns:
+            lines.append(f"  {metric.ljust(28)}{_cell_text(record.metrics[metric].iloc[0])}")
+        out.print("\n".join(lines))
+        return EXIT_OK
+    out.print(f"Top {len(configs)} of {record.n_columns} configurations by {args.sort}:")
+    levels = [c for c in configs.columns if c != "column" and c not in METRIC_NAMES]
+    ordered = _ordered(list(configs.columns), ["column", *levels, args.sort, *KEY_METRICS])
+    out.frame(configs[ordered])
+    return EXIT_OK
+
+
+def _show_text(record: RunRecord, width: int) -> str:
+    fields = _record_fields(record)
+    label_w = 18
+    lines = []
+
+    def add(label: str, value: tp.Any, indent: int = 0) -> None:
+        text = ", ".join(map(str, value)) if label == "tags" else _cell_text(value, exact=True)
+        prefix = " " * indent + label.ljust(label_w - indent) + "  "
+        room = max(20, width - len(prefix))
+        wrapped = textwrap.wrap(text, room, break_long_words=True) if text else [""]
+        if label == "notes" and text:
+            wrapped = [w for para in text.splitlines() for w in (textwrap.wrap(para, room) or [""])]
+        lines.append((prefix + wrapped[0]).rstrip())
+        lines.extend((" " * len(prefix) + w).rstrip() for w in wrapped[1:])
+
+    sections = [k for k, v in fields.items() if isinstance(v, dict)]
+    for key, value in fields.items():
+        if key in sections or (key == "deleted_at" and value is None):
+            continue
+        if key == "column_names":
+            value = ", ".join("" if v is None else str(v) for v in value)
+        add(key, value)
+    for section in sections:
+        items = fields[section]
+        if not items and section == "provenance":
+            continue
+        lines.append(section + ("" if items else "  (none)"))
+        for key, value in items.items():
+            if section == "files" and isinstance(value, dict):
+                parts = [f"{value.get('size')} bytes"] + [f"{k} {v}" for k, v in value.items() if k != "size"]
+                add(str(key), ", ".join(parts), indent=2)
+                continue
+            for path, leaf in _flatten(str(key), value):
+                if isinstance(leaf, str) and "\n" in leaf.strip():  # e.g. the source code of the strategy
+                    text = leaf.strip().splitlines()
+                    leaf = f"{text[0]} ... ({len(text)} lines; --format json shows all)"
+                add(path, leaf, indent=2)
+    return "\n".join(lines)
+
+
+def _flatten(prefix: str, value: tp.Any) -> tp.Iterator[tp.Tuple[str, tp.Any]]:
+    """`(dotted.key, value)` pairs of nested dicts."""
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            yield from _flatten(f"{prefix}.{key}", inner)
+    else:
+        yield prefix, value
+
+
+# compare
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_ids", nargs="+", metavar="RUN", help="run ids, in the order to show them")
+    p.add_argument("--diff", action="store_true", help="show only the rows where the runs differ")
+
+
+def _compare_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    side = reg.compare(list(dict.fromkeys(args.run_ids)), diff=args.diff)
+    run_ids = [str(c) for c in side.columns]
+    if out.format == "json":
+        out.json({run_id: {str(field): side.at[field, run_id] for field in side.index} for run_id in run_ids})
+        return EXIT_OK
+    frame = side.reset_index()
+    frame.columns = ["field", *run_ids]
+    if out.format == "csv":
+        out.frame(frame)
+        return EXIT_OK
+    # a table per group of runs that fits the width, each with the field column
+    width = out.width
+    headers, columns = _frame_columns(frame)
+    start = 1
+    while start < len(headers):
+        text, hidden = render_table(headers[:1] + headers[start:], columns[:1] + columns[start:], width,
+                                    keep=2, uncut=("field",))
+        if start > 1:
+            out.print()
+        out.print(text)
+        start = len(headers) - len(hidden)
+    return EXIT_OK
+
+
+# best
+
+
+def _best_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("metric", type=_metric_arg, metavar="METRIC",
+                   help=f"metric to rank by: {', '.join(METRIC_NAMES)}")
+    p.add_argument("-n", type=_count_arg, default=10, metavar="N",
+                   help="configurations to show (default: 10; 0: all)")
+    _add_run_filters(p)
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--ascending", dest="ascending", action="store_const", const=True, default=None,
+                       help="smallest first (the default for max_drawdown_duration and total_fees_paid)")
+    order.add_argument("--descending", dest="ascending", action="store_const", const=False,
+                       help="largest first (the default for the other metrics)")
+
+
+def _best_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    frame = reg.best(args.metric, n=args.n or None, name=args.name, tags=args.tags, where=args.where,
+                     ascending=args.ascending, status=args.status)
+    columns = list(frame.columns)
+    first = ["run_id", "column", args.metric, "name", *_param_columns(frame), *KEY_METRICS, "created_at", "tags",
+             "status", "n_columns"]
+    frame = frame[_ordered(columns, first, last=["notes", "parent"])]
+    frame = _select(frame, _split_list(args.columns))
+    out.frame(frame, keep=1, empty="no configurations")
+    return EXIT_OK
+
+
+# tag, untag, note, status
+
+
+def _update_message(record: RunRecord, what: str) -> tp.Tuple[str, tp.Dict[str, tp.Any]]:
+    data = {k: v for k, v in _record_fields(record).items() if k not in ("settings", "versions", "files")}
+    return f"{record.run_id}: {what}", data
+
+
+def _tag_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN", help="run id")
+    p.add_argument("tags", nargs="+", metavar="TAG", help="tags to add")
+
+
+def _tag_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    record = reg.update(args.run_id, add_tags=args.tags)
+    out.message(*_update_message(record, f"tags {', '.join(record.tags) or '(none)'}"))
+    return EXIT_OK
+
+
+def _untag_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN", help="run id")
+    p.add_argument("tags", nargs="+", metavar="TAG", help="tags to remove (tags the run lacks are ignored)")
+
+
+def _untag_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    record = reg.update(args.run_id, remove_tags=args.tags)
+    out.message(*_update_message(record, f"tags {', '.join(record.tags) or '(none)'}"))
+    return EXIT_OK
+
+
+def _note_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN", help="run id")
+    p.add_argument("text", nargs="+", metavar="TEXT",
+                   help="the new notes (words are joined by spaces; \"\" clears them; - reads standard input)")
+
+
+def _note_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    text = sys.stdin.read().rstrip("\n") if args.text == ["-"] else " ".join(args.text)
+    record = reg.update(args.run_id, notes=text)
+    out.message(*_update_message(record, "notes replaced" if text else "notes cleared"))
+    return EXIT_OK
+
+
+def _status_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN", help="run id")
+    p.add_argument("status", metavar="STATUS", help="new status, e.g. candidate, rejected, live (\"\" clears it)")
+
+
+def _status_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    record = reg.update(args.run_id, status=args.status)
+    out.message(*_update_message(record, f"status {record.status}" if record.status else "status cleared"))
+    return EXIT_OK
+
+
+# rm, restore, gc
+
+
+def _rm_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_ids", nargs="+", metavar="RUN", help="run ids")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--purge", action="store_true",
+                   help="remove for good instead of moving to the trash (cannot be undone)")
+
+
+def _confirm(question: str, out: Output) -> bool:
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise CliError("refusing to delete without confirmation: standard input is not a terminal; "
+                       "pass --yes to confirm", EXIT_USAGE)
+    _write(out.stderr, f"{question} [y/N] ")
+    answer = stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _rm_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    run_ids = list(dict.fromkeys(args.run_ids))
+    records = [reg.get(run_id) for run_id in run_ids]  # every run must exist before anything is deleted
+    if not args.yes:
+        how = "Remove for good (cannot be undone)" if args.purge else "Move to the trash"
+        listed = "; ".join(f"{r.run_id} ({r.name})" for r in records)
+        if not _confirm(f"{how} {len(records)} run{'s' if len(records) > 1 else ''}: {listed}?", out):
+            raise CliError("aborted: nothing deleted")
+    for run_id in run_ids:
+        reg.delete(run_id, purge=args.purge)
+    verb = "removed for good" if args.purge else "moved to the trash"
+    text = "\n".join(f"{run_id}: {verb}" for run_id in run_ids)
+    if not args.purge:
+        text += f"\n(undo with '{PROG} restore RUN'; '{PROG} gc' empties the trash)"
+    out.message(text, {"deleted": run_ids, "purged": bool(args.purge)})
+    return EXIT_OK
+
+
+def _restore_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_ids", nargs="+", metavar="RUN", help="run ids of runs in the trash")
+
+
+def _restore_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    restored = [reg.restore(run_id).run_id for run_id in dict.fromkeys(args.run_ids)]
+    out.message("\n".join(f"{run_id}: restored" for run_id in restored), {"restored": restored})
+    return EXIT_OK
+
+
+def _gc_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--older-than", metavar="AGE",
+                   help="only runs deleted longer ago than this, e.g. 7d, 12h, 30min (default: the whole trash)")
+
+
+def _gc_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    purged = reg.gc(older_than=args.older_than)
+    if purged:
+        text = "\n".join(f"{run_id}: removed for good" for run_id in purged) + f"\n{len(purged)} run(s) purged"
+    else:
+        text = "nothing to purge"
+    out.message(text, {"purged": purged})
+    return EXIT_OK
+
+
+# check, repair, rebuild-index
+
+
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-checksums", dest="checksums", action="store_false",
+                   help="skip verifying the size and sha256 of every pickle (faster)")
+
+
+def _problem_rows(problems: tp.Sequence[tp.Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"kind": p.kind, "run_id": p.run_id, "path": p.path, "repairable": p.repairable, "detail": p.detail}
+         for p in problems],
+        columns=["kind", "run_id", "path", "repairable", "detail"],
+    )
+
+
+def _check_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    problems = reg.check(checksums=args.checksums)
+    if out.format == "table" and not problems:
+        n_live, n_trash = len(reg), len(reg.list(deleted=True))
+        out.print(f"ok: no problems ({n_live} runs, {n_trash} in the trash)")
+        return EXIT_OK
+    if out.format == "table":
+        for p in problems:
+            where = p.run_id or p.path
+            fix = "repairable" if p.repairable else "not repairable"
+            out.print(f"{p.kind}: {where}: {p.detail} ({fix}; {p.path})")
+        n_fix = sum(p.repairable for p in problems)
+        out.print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found"
+                  + (f"; '{PROG} repair' fixes {n_fix} of them" if n_fix else ""))
+    else:
+        out.frame(_problem_rows(problems))
+    return EXIT_FAIL if problems else EXIT_OK
+
+
+def _repair_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    actions = reg.repair()
+    remaining = [p for p in reg.check()]
+    lines = list(actions) or ["nothing to repair"]
+    if remaining:
+        lines.append(f"{len(remaining)} problem{'s' if len(remaining) > 1 else ''} left that repair does not "
+                     "touch (damaged runs are never changed):")
+        lines.extend(f"  {p.kind}: {p.run_id or p.path}: {p.detail}" for p in remaining)
+    out.message("\n".join(lines), {"actions": actions, "remaining": _problem_rows(remaining).to_dict("records")})
+    return EXIT_OK
+
+
+def _rebuild_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    count = reg.rebuild_index()
+    out.message(f"rebuilt the index from the run folders: {count} runs (live and in the trash)", {"runs": count})
+    return EXIT_OK
+
+
+# demo
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", type=_count_arg, default=10, metavar="N", help="configurations to show (default: 10)")
+
+
+def _demo_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    from vectorbt.portfolio.registry.demo import run_demo
+
+    if out.format == "table":
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            run_demo(reg, n=args.n or 10, verbose=True)
+        _write(out.stdout, buf.getvalue())
+        out.print(f"\nNext: '{PROG} list', '{PROG} best sharpe_ratio', '{PROG} show RUN'")
+        return EXIT_OK
+    board = run_demo(reg, n=args.n or 10, verbose=False)
+    out.frame(board)
+    return EXIT_OK
+
+
+def _no_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+COMMANDS: tp.List[Command] = [
+    Command("list", "list runs, newest first", _list_args, _list_run, read_only=True,
+            description="List the runs, one row per run. A sweep shows its best configuration by sharpe_ratio."),
+    Command("show", "show one run: fields, settings, versions, files, configurations", _show_args, _show_run,
+            read_only=True),
+    Command("compare", "compare runs side by side", _compare_args, _compare_run, read_only=True,
+            description="Runs side by side: one column per run, one row per field, parameter, metric, setting."),
+    Command("best", "rank configurations across runs by a metric", _best_args, _best_run, read_only=True,
+            description="The best configurations of all matching runs, one row per configuration."),
+    Command("tag", "add tags to a run", _tag_args, _tag_run),
+    Command("untag", "remove tags from a run", _untag_args, _untag_run),
+    Command("note", "replace the notes of a run", _note_args, _note_run),
+    Command("status", "set the status of a run", _status_args, _status_run),
+    Command("rm", "move runs to the trash (or --purge them)", _rm_args, _rm_run,
+            description="Move runs to the trash ('restore' brings them back), or with --purge remove them for "
+                        "good. Asks for confirmation on the terminal unless --yes is given."),
+    Command("restore", "bring runs back from the trash", _restore_args, _restore_run),
+    Command("gc", "empty the trash", _gc_args, _gc_run,
+            description="Remove runs in the trash for good: all of them, or those deleted over --older-than ago."),
+    Command("check", "audit the registry (exit code 1 if anything is wrong)", _check_args, _check_run,
+            read_only=True,
+            description="Audit the registry without changing anything: leftovers of interrupted writes, orphan "
+                        "folders, index drift, and pickles whose size or sha256 do not match their record."),
+    Command("repair", "fix what check finds and can fix safely", _no_args, _repair_run),
+    Command("rebuild-index", "rebuild the index from the run folders", _no_args, _rebuild_run),
+    Command("demo", "backtest a demo sweep, register it, print the leaderboard", _demo_args, _demo_run,
+            description="Backtest a moving-average crossover sweep on seeded random-walk prices, register it as "
+                        "one run and print its top configurations. Needs no data download."),
+]
+"""The subcommands, in help order."""
+
+
+# ############# Parser ############# #
+
+EPILOG = f"""\
+registry location: --root PATH, else ${ENV_PATH}, else ~/.vectorbt/registry
+
+output formats (--format):
+  table  fits the terminal width ($COLUMNS overrides it); long cells are cut with '...'
+  csv    every column; NaN is an empty cell, +-inf are inf/-inf, lists and tuples are JSON text
+  json   strict JSON: NaN is written as null, +inf and -inf as the strings "inf" and "-inf";
+         timestamps are ISO 8601 strings, tuples (column labels) are lists
+
+exit codes: 0 success, 1 no such run / failed check / other error, 2 bad usage
+
+examples:
+  {PROG} demo
+  {PROG} list --tag btc --where "sharpe_ratio > 1" --sort sharpe_ratio --limit 20
+  {PROG} best sharpe_ratio -n 5 --format json
+  {PROG} --root /data/registry show RUN
+  {PROG} rm RUN --yes
+"""
+
+
+def _add_common(p: argparse.ArgumentParser, top: bool) -> None:
+    """Options every command takes, before or after its name. Inside a command their default is SUPPRESS,
+    so that a value given before the command is not overwritten by the command's default."""
+    default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
+    p.add_argument("--root", metavar="PATH", default=default(None),
+                   help=f"registry folder (default: ${ENV_PATH}, else ~/.vectorbt/registry)")
+    p.add_argument("--format", choices=FORMATS, default=default("table"),
+                   help="output format (default: table); JSON writes NaN as null and +-inf as \"inf\"/\"-inf\"")
+    p.add_argument("--debug", action="store_true", default=default(False),
+                   help="show the traceback of errors instead of one line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `vbt-registry`, with one subparser per entry of `COMMANDS`."""
+    parser = _Parser(
+        prog=PROG,
+        description="A run registry for vectorbt backtests: list, inspect, compare, rank and manage runs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, help=command.help, description=command.description or command.help,
+                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_common(p, top=False)
+        command.add_arguments(p)
+        p.set_defaults(command_spec=command)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("vectorbt-registry")
+    except Exception:  # pragma: no cover - not installed as a distribution
+        return "unknown"
+
+
+# ############# Running ############# #
+
+
+def open_registry(root: tp.Optional[str], read_only: bool) -> RunRegistry:
+    """The registry at `root` (else the default location), read-only or not.
+
+    A read-only command never creates a registry: a missing folder is an error."""
+    path = os.path.abspath(os.path.expanduser(root)) if root else default_path()
+    if read_only and not os.path.exists(path):
+        raise CliError(f"no registry at {path}: nothing has been registered there yet "
+                       f"('{PROG} demo' makes one; --root or ${ENV_PATH} choose another folder)")
+    return RunRegistry(path, read_only=read_only)
+
+
+def _error_code(error: BaseException) -> int:
+    if isinstance(error, CliError):
+        return error.code
+    if isinstance(error, RunNotFoundError):
+        return EXIT_FAIL
+    if isinstance(error, NotARegistryError):
+        return EXIT_USAGE
+    if isinstance(error, RegistryError):  # damaged files, newer formats, read-only, duplicates
+        return EXIT_FAIL
+    if isinstance(error, (ValueError, TypeError)):
+        return EXIT_USAGE
+    return EXIT_FAIL
+
+
+def _error_text(error: BaseException) -> str:
+    expected = isinstance(error, (CliError, RegistryError, ValueError, TypeError, OSError))
+    text = str(error) if expected else f"unexpected {type(error).__name__}: {error}"
+    if isinstance(error, OSError) and not isinstance(error, RegistryError) and error.filename:
+        text = f"{error.strerror or error}: {error.filename}"
+    text = " ".join(text.split()) or type(error).__name__
+    if not expected:
+        text += " (rerun with --debug for the traceback)"
+    return text
+
+
+def _show_warning(message: tp.Any, category: tp.Any, filename: str, lineno: int, file: tp.Any = None,
+                  line: tp.Any = None) -> None:
+    """Warnings as one line each on stderr, `vbt-registry: warning: ...` (no source lines)."""
+    text = " ".join(str(message).split())
+    _write(sys.stderr, f"{PROG}: warning: {text}\n")
+
+
+def main(argv: tp.Optional[tp.Sequence[str]] = None) -> int:
+    """Run `vbt-registry` with `argv` (default: `sys.argv[1:]`); return the exit code.
+
+    Never raises (except with `--debug`): errors are one line on stderr."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, usage errors
+        return e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_USAGE)
+    command: tp.Optional[Command] = getattr(args, "command_spec", None)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    out = Output(args.format)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            registry = open_registry(args.root, command.read_only)
+            return command.run(registry, args, out)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        _write(sys.stderr, f"{PROG}: interrupted\n")
+        return 130
+    except BrokenPipeError:  # e.g. `vbt-registry list | head`: the reader left, nothing to report
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+        return EXIT_FAIL
+    except Exception as e:
+        if args.debug:
+            raise
+        _write(sys.stderr, f"{PROG}: error: {_error_text(e)}\n")
+        return _error_code(e)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
