@@ -618,3 +618,21 @@ def test_render_table_cuts_cells_and_columns():
     assert hidden == ["other"]
     text, hidden = render_table(["run_id", "notes"], columns[:2], width=10)  # the first column always shows
     assert hidden == ["notes"] and "3fa9c2d1" in text
+
+
+def test_export_and_import(capsys, root, ids, tmp_path):
+    archive = str(tmp_path / "runs.zip")
+    code, out, _ = run(capsys, "--root", root, "export", archive, ids["sweep"], ids["hold"])
+    assert code == 0 and "2 run(s) exported" in out
+    other = str(tmp_path / "other")
+    code, out, _ = run(capsys, "--root", other, "--format", "json", "import", archive)
+    assert code == 0
+    report = strict_json(out)
+    assert sorted(report["imported"]) == sorted([ids["sweep"], ids["hold"]]) and not report["failed"]
+    code, out, _ = run(capsys, "--root", other, "import", archive)
+    assert code == 0 and "2 conflict(s)" in out and "left as it is" in out
+    assert sorted(RunRegistry(other)) == sorted([ids["sweep"], ids["hold"]])
+    code, out, _ = run(capsys, "--root", str(tmp_path / "third"), "import", archive, MISSING_ID)
+    assert code == 1 and "refused" in out
+    code, _, err = run(capsys, "--root", other, "import", str(tmp_path / "nothing.zip"))
+    assert code != 0 and err.count("\n") == 1

@@ -803,7 +803,7 @@ def _restore_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int
 
 def _gc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--older-than", metavar="AGE",
-                   help="only runs deleted longer ago than this, e.g. 7d, 12h, 30min (default: the whole trash)")
+                   help="only runs deleted longer ago than this, e.g. 7d, 12h, 30m (default: the whole trash)")
 
 
 def _gc_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
@@ -891,6 +891,37 @@ def _demo_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+# export, import
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="archive file to write (a zip file)")
+    p.add_argument("run_ids", nargs="*", metavar="RUN", help="runs to export (default: every live run)")
+
+
+def _export_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    exported = reg.export(list(dict.fromkeys(args.run_ids)) or None, args.path)
+    out.message(f"{len(exported)} run(s) exported to {args.path}", {"exported": exported, "path": args.path})
+    return EXIT_OK
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="archive file written by 'export'")
+    p.add_argument("run_ids", nargs="*", metavar="RUN", help="runs to import (default: all in the archive)")
+
+
+def _import_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    report = reg.import_(args.path, run_ids=list(dict.fromkeys(args.run_ids)) or None)
+    lines = [f"{run_id}: imported" for run_id in report.imported]
+    lines += [f"{run_id}: exists here already, left as it is" for run_id in report.conflicts]
+    lines += [f"{run_id}: refused: {why}" for run_id, why in report.failed.items()]
+    lines.append(f"{len(report.imported)} imported, {len(report.conflicts)} conflict(s), "
+                 f"{len(report.failed)} refused")
+    out.message("\n".join(lines), {"imported": report.imported, "conflicts": report.conflicts,
+                                    "failed": report.failed})
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
 def _no_args(p: argparse.ArgumentParser) -> None:
     pass
 
@@ -920,6 +951,13 @@ COMMANDS: tp.List[Command] = [
                         "folders, index drift, and pickles whose size or sha256 do not match their record."),
     Command("repair", "fix what check finds and can fix safely", _no_args, _repair_run),
     Command("rebuild-index", "rebuild the index from the run folders", _no_args, _rebuild_run),
+    Command("export", "write runs into one archive file", _export_args, _export_run, read_only=True,
+            description="Write runs (default: all live runs) with their metadata, metrics, pickles and sha256s "
+                        "into one zip archive, for 'import' into another registry."),
+    Command("import", "bring runs in from an archive file", _import_args, _import_run,
+            description="Bring runs from an archive written by 'export', keeping their ids. Files are verified "
+                        "against the archive's checksums; runs whose id exists here already are reported and "
+                        "left alone. Exit code 1 if any run was refused."),
     Command("demo", "backtest a demo sweep, register it, print the leaderboard", _demo_args, _demo_run,
             description="Backtest a moving-average crossover sweep on seeded random-walk prices, register it as "
                         "one run and print its top configurations. Needs no data download."),
