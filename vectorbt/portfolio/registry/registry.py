@@ -17,7 +17,7 @@ pickle, and hands finished `RunRecord`s to a store (`FileStore` by default), whi
 3
 >>> list(reg.best("total_return", n=2).columns[:4])
 ['run_id', 'column', 'name', 'created_at']
->>> reg.load(rec.run_id, column=(3, 5)).total_return() == pf[(3, 5)].total_return()
+>>> bool(reg.load(rec.run_id, column=(3, 5)).total_return() == pf[(3, 5)].total_return())
 True
 ```
 """
@@ -520,7 +520,8 @@ class RunRegistry:
             status, parent: Keep runs with this status (or any of these) or this parent run.
             deleted: List the runs in the trash instead (with `deleted_at`).
         """
-        frame = self._query(self._runs(name, tags, status, parent, deleted), where)
+        frame = self._runs(name, tags, status, parent, deleted)
+        frame = self._query(frame.drop(columns=["identity"] if deleted else ["identity", "deleted_at"]), where)
         if sort_by is None:
             frame = frame.sort_index(ascending=ascending)
         else:
@@ -529,7 +530,6 @@ class RunRegistry:
             if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 0:
                 raise ValueError(f"limit: expected a non-negative integer, got {limit!r}")
             frame = frame.iloc[: int(limit)]
-        frame = frame.drop(columns=["identity"] if deleted else ["identity", "deleted_at"])
         return self._tidy(frame)
 
     def _configs(self, run_id: str) -> tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]:
