@@ -52,19 +52,6 @@ def python_blocks(path: str) -> list:
     return [(text.count("\n", 0, m.start(1)) + 1, m.group(1)) for m in PYTHON_FENCE.finditer(text)]
 
 
-KNOWN_MARKDOWN_FAILURES = {
-    "README.md": (
-        'fast, slow = vbt.MA.run_combs(close, window=range(5, 30, 5), r=2, short_names=["fast", "slow"])',
-        "TypingError",
-        "README.md quickstart passes a range as window; vectorbt 1.2's MA.run_combs needs a list: "
-        "window=list(range(5, 30, 5)) (the README's owner fixes it)",
-    ),
-}
-"""`{file: (failing statement, exception type, reason)}`: a markdown file whose blocks fail because of a bug
-whose fix belongs to another file's owner. Its test is an expected failure only while exactly that statement
-fails with exactly that exception."""
-
-
 def run_markdown(path: str, tmp_path, monkeypatch) -> "tuple | None":
     """Run the Python blocks of `path` in order in one fresh namespace; return None, or the first failure as
     `(failing statement, exception type name, report)`.
@@ -104,11 +91,7 @@ def check_markdown(path: str, tmp_path, monkeypatch) -> None:
     failure = run_markdown(path, tmp_path, monkeypatch)
     if failure is None:
         return
-    statement, error, report = failure
-    known = KNOWN_MARKDOWN_FAILURES.get(os.path.relpath(path, ROOT))
-    if known is not None and (statement, error) == known[:2]:
-        pytest.xfail(known[2])
-    pytest.fail(report, pytrace=False)
+    pytest.fail(failure[2], pytrace=False)
 
 
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
@@ -140,17 +123,6 @@ PYCON_FENCE = re.compile(r"^([ \t]*)```pycon[ \t]*\n(.*?)^\1```[ \t]*$", re.M | 
 otherwise take for expected output)."""
 
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-
-KNOWN_FAILURES = {
-    "vectorbt.portfolio.registry.registry": {
-        "reg.load(rec.run_id, column=(3, 5)).total_return() == pf[(3, 5)].total_return()":
-            "registry.py module docstring: with NumPy 2 the comparison of two np.float64 shows as np.True_; "
-            "the fix (by registry.py's owner) is to wrap it in bool(...)",
-    },
-}
-"""`{module: {first line of a failing example: reason}}`: examples that fail because of a bug whose fix belongs
-to another file's owner. The module's test is an expected failure only while exactly those examples fail."""
-
 
 def module_names(path: str = PACKAGE_DIR, prefix: str = PACKAGE) -> list:
     """The package and every module under it, found with `pkgutil.iter_modules` in the repository's package
@@ -267,9 +239,6 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
     if not failures:
         return
     report = "\n\n".join(failures.values())
-    known = KNOWN_FAILURES.get(module_name, {})
-    if known and set(failures) == set(known):
-        pytest.xfail("; ".join(known.values()))
     pytest.fail(f"{len(failures)} failing docstring example(s) in {module_name}:\n\n{report}", pytrace=False)
 
 
