@@ -1,0 +1,496 @@
+"""Fidelity of `vectorbt.portfolio.registry.metrics` against `Portfolio.stats`, and of the Numba kernels in
+`vectorbt.portfolio.registry.nb` against the vectorbt functions they stand in for."""
+
+import doctest
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import vectorbt as vbt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numba import njit
+
+from vectorbt.generic import nb as generic_nb
+from vectorbt.portfolio.registry import metrics, nb
+from vectorbt.portfolio.registry.metrics import (
+    DURATION_METRICS,
+    METRIC_NAMES,
+    RATIO_METRICS,
+    compute_metrics,
+    metric_settings,
+)
+from vectorbt.returns import nb as returns_nb
+from vectorbt.utils.math_ import add_nb
+
+STATS_TITLES = {
+    "start_value": "Start Value",
+    "end_value": "End Value",
+    "total_return": "Total Return [%]",
+    "benchmark_return": "Benchmark Return [%]",
+    "max_gross_exposure": "Max Gross Exposure [%]",
+    "total_fees_paid": "Total Fees Paid",
+    "max_drawdown": "Max Drawdown [%]",
+    "max_drawdown_duration": "Max Drawdown Duration",
+    "total_trades": "Total Trades",
+    "total_closed_trades": "Total Closed Trades",
+    "total_open_trades": "Total Open Trades",
+    "open_trade_pnl": "Open Trade PnL",
+    "win_rate": "Win Rate [%]",
+    "best_trade": "Best Trade [%]",
+    "worst_trade": "Worst Trade [%]",
+    "avg_winning_trade": "Avg Winning Trade [%]",
+    "avg_losing_trade": "Avg Losing Trade [%]",
+    "avg_winning_trade_duration": "Avg Winning Trade Duration",
+    "avg_losing_trade_duration": "Avg Losing Trade Duration",
+    "profit_factor": "Profit Factor",
+    "expectancy": "Expectancy",
+    "sharpe_ratio": "Sharpe Ratio",
+    "calmar_ratio": "Calmar Ratio",
+    "omega_ratio": "Omega Ratio",
+    "sortino_ratio": "Sortino Ratio",
+}
+PERCENT_METRICS = {
+    "total_return",
+    "benchmark_return",
+    "max_gross_exposure",
+    "win_rate",
+    "best_trade",
+    "worst_trade",
+    "avg_winning_trade",
+    "avg_losing_trade",
+}
+RTOL = 1e-9
+
+
+# ############# Helpers ############# #
+
+
+def run_stats(pf, **kwargs):
+    """`pf.stats(agg_func=None)` with the same settings as `compute_metrics(pf, **kwargs)`.
+
+    Returns one dict (title to value) per column/group. A one-column/group result comes as a Series of objects;
+    it is not transposed into a frame, which could change the resolution of its timedeltas."""
+    stats_settings = {k: v for k, v in kwargs.items() if v is not None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = pf.stats(agg_func=None, settings=stats_settings)
+    if isinstance(stats, pd.Series):
+        return [stats.to_dict()]
+    return [{title: stats[title].iloc[j] for title in stats.columns} for j in range(len(stats))]
+
+
+def expected_value(pf, stats, name, j):
+    """Value of metric `name` for row `j` of `stats`, converted to the units of `compute_metrics`."""
+    title = STATS_TITLES[name]
+    if title not in stats[j]:  # stats drops metrics it cannot compute (no freq or no year_freq)
+        return np.nan
+    value = stats[j][title]
+    if name in DURATION_METRICS:
+        if pd.isnull(value):
+            return np.nan
+        if pf.wrapper.freq is None:
+            return float(value)
+        return value / pf.wrapper.freq
+    value = float(value)
+    if name in PERCENT_METRICS:
+        return value / 100
+    if name == "max_drawdown":
+        return -value / 100
+    return value
+
+
+def assert_close(actual, expected, what):
+    if np.isnan(expected):
+        assert np.isnan(actual), f"{what}: expected NaN, got {actual!r}"
+    elif np.isinf(expected):
+        assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"
+    else:
+        assert np.isfinite(actual), f"{what}: expected {expected!r}, got {actual!r}"
+        assert abs(actual - expected) <= RTOL * abs(expected) or actual == expected, (
+            f"{what}: expected {expected!r}, got {actual!r}"
+        )
+
+
+def assert_matches_stats(pf, **kwargs):
+    """Compare `compute_metrics` with `pf.stats` for every metric and every column/group."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = compute_metrics(pf, **kwargs)
+    stats = run_stats(pf, **kwargs)
+    assert list(result.columns) == list(METRIC_NAMES)
+    assert (result.dtypes == np.float64).all()
+    pd.testing.assert_index_equal(result.index, pf.wrapper.get_columns())
+    assert len(stats) == len(result)
+    for name in METRIC_NAMES:
+        for j, label in enumerate(result.index):
+            actual = result[name].iloc[j]
+            expected = expected_value(pf, stats, name, j)
+            assert_close(actual, expected, f"{name} of {label!r}")
+            if name in DURATION_METRICS and pf.wrapper.freq is not None and not np.isnan(actual):
+                # Durations exactly: converting bars back as stats does gives the very timedelta it reports.
+                # Depending on the path, stats multiplies a scalar by freq (a Timedelta, possibly of microsecond
+                # resolution) or converts a Series in nanoseconds, so accept either conversion.
+                timedelta = (pf.wrapper.to_timedelta(actual), pf.wrapper.to_timedelta(pd.Series([actual]))[0])
+                assert stats[j][STATS_TITLES[name]] in timedelta, f"{name} of {label!r}"
+    return result
+
+
+def frame(values, index, columns):
+    """DataFrame over a Fortran-ordered copy of `values`.
+
+    vectorbt compiles its signal simulation anew for every combination of array layouts, which costs seconds per
+    process; building every input the same way keeps the number of combinations small."""
+    return pd.DataFrame(np.asfortranarray(values), index=index, columns=columns)
+
+
+def make_prices(n_rows, n_cols, seed, freq="1D", nan_gaps=False):
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2021-01-01", periods=n_rows, freq=freq)
+    values = 100 * np.cumprod(1 + rng.normal(0.0005, 0.02, (n_rows, n_cols)), axis=0)
+    prices = frame(values, index, [f"c{i}" for i in range(n_cols)])
+    if nan_gaps:
+        prices.iloc[3:7, 0] = np.nan  # gap inside
+        if n_cols > 1:
+            prices.iloc[:4, 1] = np.nan  # leading NaNs
+        if n_cols > 2:
+            prices.iloc[-3:, 2] = np.nan  # trailing NaNs: open trades are valued at NaN
+    return prices
+
+
+def make_signals(prices, seed, prob=0.15, no_trade_col=None):
+    rng = np.random.default_rng(seed + 1)
+    entries = frame(rng.random(prices.shape) < prob, prices.index, prices.columns)
+    exits = frame(rng.random(prices.shape) < prob, prices.index, prices.columns)
+    if no_trade_col is not None:
+        entries.iloc[:, no_trade_col] = False
+        exits.iloc[:, no_trade_col] = False
+    return entries, exits
+
+
+# ############# Battery against Portfolio.stats ############# #
+
+
+SIGNAL_CASES = {
+    "long_fees_slippage": dict(fees=0.002, slippage=0.001),
+    "short_only": dict(direction="shortonly", fees=0.001),
+    "both_directions": dict(direction="both", fees=0.001, fixed_fees=0.05, slippage=0.002),
+    "accumulate_both": dict(direction="both", accumulate=True, size=10.0, fees=0.001),
+    "fixed_size_partial": dict(size=0.5, size_type="percent", fees=0.001),
+    "positions": dict(direction="both", accumulate=True, size=5.0, trades_type="positions"),
+    "entry_trades": dict(accumulate=True, size=5.0, trades_type="entrytrades", fees=0.003),
+    "no_fillna_close": dict(fillna_close=False, fees=0.001),
+    "grouped_cash_sharing": dict(group_by=[0, 0, 1, 1, 1], cash_sharing=True, fees=0.001, size=20.0),
+    "grouped_cash_sharing_both": dict(
+        group_by=["a", "a", "a", "b", "b"], cash_sharing=True, direction="both", size=15.0, fees=0.002
+    ),
+    "grouped_no_cash_sharing": dict(group_by=[0, 0, 1, 1, 1], fees=0.001),
+    "grouped_single_group": dict(group_by=True, cash_sharing=True, size=10.0, direction="both"),
+    "grouped_one_column_groups": dict(group_by=[0, 1, 1, 2, 2], init_cash=250.0),
+    "init_cash_auto": dict(init_cash="auto", size=1.0, direction="both"),
+    "init_cash_autoalign_grouped": dict(init_cash="autoalign", size=1.0, group_by=[0, 0, 1, 1, 1]),
+}
+
+
+@pytest.fixture(scope="module")
+def daily_prices():
+    return make_prices(150, 5, seed=11, nan_gaps=True)
+
+
+@pytest.mark.parametrize("case", list(SIGNAL_CASES))
+def test_from_signals_matches_stats(daily_prices, case):
+    entries, exits = make_signals(daily_prices, seed=11, no_trade_col=4)
+    pf = vbt.Portfolio.from_signals(daily_prices, entries, exits, freq="1D", **SIGNAL_CASES[case])
+    assert_matches_stats(pf)
+
+
+def test_open_trades_and_empty_column(daily_prices):
+    entries, exits = make_signals(daily_prices, seed=11, no_trade_col=4)
+    exits.iloc[-40:] = False  # every traded column ends with an open trade
+    pf = vbt.Portfolio.from_signals(daily_prices, entries, exits, fees=0.001, freq="1D")
+    result = assert_matches_stats(pf)
+    assert (result["total_open_trades"].iloc[:4] == 1).all()
+    assert result.loc["c4", "total_trades"] == 0
+    assert np.isnan(result.loc["c4", "win_rate"])
+
+
+@pytest.mark.parametrize("freq", ["1D", "1h"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(year_freq="252 days", risk_free=0.0002, required_return=0.08)],
+    ids=["defaults", "custom"],
+)
+def test_freq_and_return_settings(freq, kwargs):
+    prices = make_prices(200, 3, seed=5, freq=freq)
+    entries, exits = make_signals(prices, seed=5)
+    pf = vbt.Portfolio.from_signals(prices, entries, exits, direction="both", fees=0.001, freq=freq)
+    assert_matches_stats(pf, **kwargs)
+
+
+def test_global_settings_are_the_defaults():
+    prices = make_prices(120, 2, seed=8)
+    entries, exits = make_signals(prices, seed=8)
+    pf = vbt.Portfolio.from_signals(prices, entries, exits, freq="1D")
+    returns_cfg = vbt.settings["returns"]
+    old = (returns_cfg["year_freq"], returns_cfg["defaults"]["risk_free"], returns_cfg["defaults"]["required_return"])
+    try:
+        returns_cfg["year_freq"] = "260 days"
+        returns_cfg["defaults"]["risk_free"] = 0.0001
+        returns_cfg["defaults"]["required_return"] = 0.05
+        assert_matches_stats(pf)
+        assert metric_settings(pf) == dict(
+            freq="1D",
+            year_freq="260D",
+            risk_free=0.0001,
+            required_return=0.05,
+            fillna_close=True,
+            trades_type="exittrades",
+        )
+    finally:
+        returns_cfg["year_freq"] = old[0]
+        returns_cfg["defaults"]["risk_free"] = old[1]
+        returns_cfg["defaults"]["required_return"] = old[2]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(fees=0.001, slippage=0.002),
+        dict(fees=0.01, fixed_fees=0.1, trades_type="positions"),
+        dict(trades_type="entrytrades", fillna_close=False),
+        dict(group_by=[0, 0, 1, 1], cash_sharing=True, fees=0.001),
+        dict(group_by=[0, 0, 1, 1], fees=0.001),
+        dict(init_cash=[10.0, 100.0, 1000.0, 1e6], fees=0.001),
+        dict(group_by=[0, 1, 1, 1], cash_sharing=True, init_cash=[30.0, 500.0]),
+        dict(group_by=[0, 0, 1, 1], init_cash=[10.0, 20.0, 300.0, 400.0]),
+    ],
+    ids=[
+        "fees",
+        "positions",
+        "entry_trades_no_fill",
+        "grouped_cash_sharing",
+        "grouped",
+        "init_cash_per_column",
+        "init_cash_per_group",
+        "init_cash_per_column_grouped",
+    ],
+)
+def test_from_orders_matches_stats(kwargs):
+    prices = make_prices(120, 4, seed=3, freq="1h", nan_gaps=True)
+    rng = np.random.default_rng(3)
+    size = pd.DataFrame(
+        np.round(rng.normal(0, 1, prices.shape), 2) * (rng.random(prices.shape) < 0.25),
+        index=prices.index,
+        columns=prices.columns,
+    )
+    pf = vbt.Portfolio.from_orders(prices, size, freq="1h", **kwargs)
+    assert_matches_stats(pf)
+
+
+def test_single_column():
+    # from_orders: vectorbt caches its compiled order simulation, not the signal simulation
+    prices = make_prices(100, 1, seed=2)["c0"].rename("asset")
+    size = pd.Series(np.nan, index=prices.index, name="asset")
+    size.iloc[[5, 30, 61, 80]] = [1.0, 0.0, -0.5, 0.0]
+    pf = vbt.Portfolio.from_orders(prices, size, size_type="targetpercent", fees=0.001, freq="1D")
+    assert pf.wrapper.ndim == 1
+    result = assert_matches_stats(pf)
+    assert list(result.index) == ["asset"]
+    assert result.loc["asset", "total_trades"] == 2  # one long and one short trade
+
+    pf = vbt.Portfolio.from_orders(prices.rename(None), size.rename(None), size_type="targetpercent", freq="1D")
+    result = assert_matches_stats(pf)
+    assert list(result.index) == [0]
+
+
+def test_without_freq_ratios_are_nan_and_warn_once():
+    prices = make_prices(80, 3, seed=4).reset_index(drop=True)
+    entries, exits = make_signals(prices, seed=4)
+    pf = vbt.Portfolio.from_signals(prices, entries, exits, fees=0.001)
+    assert pf.wrapper.freq is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = compute_metrics(pf)
+    assert len(caught) == 1
+    assert "no frequency" in str(caught[0].message)
+    assert result[list(RATIO_METRICS)].isna().all().all()
+    assert_matches_stats(pf)  # durations are plain bars on both sides
+    assert metric_settings(pf)["freq"] is None
+
+
+def test_without_year_freq_ratios_are_nan():
+    prices = make_prices(80, 2, seed=6)
+    entries, exits = make_signals(prices, seed=6)
+    pf = vbt.Portfolio.from_signals(prices, entries, exits, freq="1D")
+    returns_cfg = vbt.settings["returns"]
+    old = returns_cfg["year_freq"]
+    try:
+        returns_cfg["year_freq"] = None
+        with pytest.warns(UserWarning, match="year_freq is None"):
+            result = compute_metrics(pf)
+        assert result[list(RATIO_METRICS)].isna().all().all()
+        assert metric_settings(pf)["year_freq"] is None
+        assert_matches_stats(pf)
+    finally:
+        returns_cfg["year_freq"] = old
+
+
+def test_metric_settings():
+    prices = make_prices(50, 2, seed=1, freq="4h")
+    entries, exits = make_signals(prices, seed=1)
+    pf = vbt.Portfolio.from_signals(
+        prices, entries, exits, freq="4h", fillna_close=False, trades_type="positions"
+    )
+    assert metric_settings(pf, year_freq="252D", risk_free=0.01, required_return=0.1) == dict(
+        freq="4h",
+        year_freq="252D",
+        risk_free=0.01,
+        required_return=0.1,
+        fillna_close=False,
+        trades_type="positions",
+    )
+    assert metric_settings(pf)["year_freq"] == "365D"
+    assert metrics._timedelta_to_str(pd.Timedelta("90min")) == "90min"
+    assert metrics._timedelta_to_str(pd.Timedelta("1.5s")) == "1500ms"
+
+
+def test_names():
+    assert len(METRIC_NAMES) == 25 == nb.n_metrics
+    assert METRIC_NAMES[0] == "start_value" and METRIC_NAMES[-1] == "sortino_ratio"
+    assert set(DURATION_METRICS) <= set(METRIC_NAMES)
+    assert set(RATIO_METRICS) <= set(METRIC_NAMES)
+    assert list(STATS_TITLES) == list(METRIC_NAMES)
+
+
+def test_docstring_example():
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(metrics.compute_metrics, "compute_metrics", globs={}):
+        for example in test.examples:  # the Markdown fence that closes the example is not output
+            example.want = example.want.replace("```\n", "")
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
+
+
+# ############# Property-based tests ############# #
+
+
+@st.composite
+def portfolios(draw):
+    n_rows = draw(st.integers(3, 60))
+    n_cols = draw(st.integers(1, 4))
+    returns = draw(hnp.arrays(np.float64, (n_rows, n_cols), elements=st.floats(-0.2, 0.25)))
+    prices = 10 * np.cumprod(1 + returns, axis=0)
+    if draw(st.booleans()):
+        prices[draw(hnp.arrays(np.bool_, (n_rows, n_cols)))] = np.nan
+    freq = draw(st.sampled_from(["1D", "1h", None]))
+    index = pd.date_range("2020-01-01", periods=n_rows, freq=freq or "1D")
+    if freq is None:
+        index = pd.RangeIndex(n_rows)
+    prices = frame(prices, index, [f"c{i}" for i in range(n_cols)])
+    grouping = draw(st.sampled_from(["none", "grouped", "cash_sharing"]))
+    kwargs = dict(
+        freq=freq,
+        fees=draw(st.sampled_from([0.0, 0.001, 0.01])),
+        slippage=draw(st.sampled_from([0.0, 0.005])),
+        fillna_close=draw(st.booleans()),
+        trades_type=draw(st.sampled_from(["exittrades", "entrytrades", "positions"])),
+    )
+    if grouping != "none" and n_cols > 1:
+        kwargs["group_by"] = [0] + sorted(draw(st.lists(st.integers(0, 1), min_size=n_cols - 1, max_size=n_cols - 1)))
+        kwargs["cash_sharing"] = grouping == "cash_sharing"
+    if n_cols > 1 and draw(st.booleans()):  # one column would be a new signature for vectorbt to compile
+        entries = frame(draw(hnp.arrays(np.bool_, (n_rows, n_cols))), index, prices.columns)
+        exits = frame(draw(hnp.arrays(np.bool_, (n_rows, n_cols))), index, prices.columns)
+        direction = draw(st.sampled_from(["longonly", "shortonly", "both"]))
+        accumulate = draw(st.booleans())
+        size = draw(st.sampled_from([np.inf, 3.0])) if not accumulate else 3.0
+        return vbt.Portfolio.from_signals(
+            prices, entries, exits, direction=direction, accumulate=accumulate, size=size, **kwargs
+        )
+    sizes = draw(
+        hnp.arrays(np.float64, (n_rows, n_cols), elements=st.sampled_from([0.0, 0.0, 1.0, -1.0, 2.5, -0.5, np.inf]))
+    )
+    sizes = frame(sizes, index, prices.columns)
+    return vbt.Portfolio.from_orders(prices, sizes, **kwargs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pf=portfolios(), year_freq=st.sampled_from([None, "252 days"]), risk_free=st.sampled_from([None, 0.001]))
+def test_property_matches_stats(pf, year_freq, risk_free):
+    assert_matches_stats(pf, year_freq=year_freq, risk_free=risk_free, required_return=0.05)
+
+
+@njit
+def _vbt_ratios_nb(returns, ann_factor, risk_free, required_return, ddof):
+    return (
+        returns_nb.sharpe_ratio_1d_nb(returns, ann_factor, risk_free, ddof),
+        returns_nb.calmar_ratio_1d_nb(returns, ann_factor),
+        returns_nb.omega_ratio_1d_nb(returns, ann_factor, risk_free, required_return),
+        returns_nb.sortino_ratio_1d_nb(returns, ann_factor, required_return),
+    )
+
+
+special_returns = st.sampled_from([0.0, -0.0, -1.0, 1e-300, np.nan, np.inf, -np.inf, 0.01])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    returns=hnp.arrays(np.float64, st.integers(1, 40), elements=st.one_of(st.floats(-1.5, 2.0), special_returns)),
+    ann_factor=st.sampled_from([365.0, 252.0, 8760.0, 1.0, 0.5, -2.0]),
+    risk_free=st.sampled_from([0.0, 0.0001, -0.01]),
+    required_return=st.sampled_from([0.0, 0.05, -0.5]),
+    ddof=st.sampled_from([0, 1, 2]),
+)
+def test_return_ratios_equal_vectorbt_bit_for_bit(returns, ann_factor, risk_free, required_return, ddof):
+    with np.errstate(all="ignore"):
+        expected = _vbt_ratios_nb(returns, ann_factor, risk_free, required_return, ddof)
+    actual = nb.return_ratios_1d_nb(returns, ann_factor, risk_free, required_return, ddof)
+    for name, a, e in zip(RATIO_METRICS, actual, expected):
+        assert (np.isnan(a) and np.isnan(e)) or a == e, (name, a, e)
+
+
+@njit
+def _vbt_drawdown_stats_nb(ts):
+    records = generic_nb.get_drawdowns_nb(ts.reshape((ts.shape[0], 1)))
+    if len(records) == 0:
+        return np.nan, np.nan
+    drawdown = generic_nb.dd_drawdown_nb(records["peak_val"], records["valley_val"])
+    duration = generic_nb.range_duration_nb(records["start_idx"], records["end_idx"], records["status"])
+    return np.nanmin(drawdown), float(np.max(duration))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ts=hnp.arrays(
+        np.float64,
+        st.integers(0, 40),
+        elements=st.one_of(st.floats(-5, 100), st.sampled_from([np.nan, 0.0, 1.0, 2.0])),
+    )
+)
+def test_drawdown_stats_equal_vectorbt_records(ts):
+    with np.errstate(all="ignore"):
+        expected = _vbt_drawdown_stats_nb(ts)
+        actual = nb.drawdown_stats_1d_nb(ts)
+    for a, e in zip(actual, expected):
+        assert (np.isnan(a) and np.isnan(e)) or a == e, (a, e)
+
+
+finite_or_special = st.one_of(
+    st.floats(-1e3, 1e3),
+    st.floats(-1e-11, 1e-11),
+    st.sampled_from([0.0, -0.0, 1e-12, -1e-12, 5e-13, np.nan, np.inf, -np.inf]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=finite_or_special, b=finite_or_special)
+def test_add_flow_equals_add_nb(a, b):
+    expected = add_nb(a, b)
+    actual = nb.add_flow_nb(a, b)
+    assert (np.isnan(actual) and np.isnan(expected)) or actual == expected, (a, b, actual, expected)
+    expected = add_nb(a, -a + 1e-13)  # near-cancellation
+    actual = nb.add_flow_nb(a, -a + 1e-13)
+    assert (np.isnan(actual) and np.isnan(expected)) or actual == expected, (a, actual, expected)

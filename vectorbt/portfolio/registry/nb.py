@@ -1,0 +1,1068 @@
+"""Numba-compiled functions for extracting portfolio metrics from raw record arrays.
+
+The functions in this module compute the headline metrics of `vectorbt.portfolio.base.Portfolio.stats`
+for every column (or group of columns) straight from the raw arrays of a portfolio: the close price,
+the order records with their column map, the initial cash and the grouping. No two-dimensional intermediate
+such as the value, cash or return series of the whole portfolio is ever built: each group is walked row by row
+with one-dimensional scratch buffers of length `n_rows`, and chunks of groups run in parallel with
+`numba.prange` (see `portfolio_metrics_nb`).
+
+Every step follows the vectorbt function that `Portfolio.stats` goes through, with the same floating-point
+operations in the same order, so that results match bit for bit wherever vectorbt sums in the same order
+(and to rounding error where it sums the records of a group in another order):
+
+* asset flow, cash flow and free cash flow as in `vectorbt.portfolio.nb.asset_flow_nb` and
+    `vectorbt.portfolio.nb.cash_flow_nb`, calling `vectorbt.portfolio.nb.get_free_cash_diff_nb` and
+    `vectorbt.utils.math_.add_nb` (see `add_flow_nb` for its shortcut),
+* position, cash, asset value, value and gross exposure as in `vectorbt.portfolio.nb.assets_nb`,
+    `vectorbt.portfolio.nb.cash_nb`, `vectorbt.portfolio.nb.cash_grouped_nb`, `vectorbt.portfolio.nb.asset_value_nb`,
+    `vectorbt.portfolio.nb.value_nb` and `vectorbt.portfolio.nb.gross_exposure_nb`,
+* returns with `vectorbt.returns.nb.get_return_nb`,
+* total profit as in `vectorbt.portfolio.nb.total_profit_nb`,
+* benchmark value as in `vectorbt.portfolio.nb.benchmark_value_nb` and
+    `vectorbt.portfolio.nb.benchmark_value_grouped_nb`,
+* maximum drawdown and its duration as the drawdown records of `vectorbt.generic.nb.get_drawdowns_nb`
+    (see `drawdown_stats_1d_nb`),
+* trade statistics over the trade records that `vectorbt.portfolio.nb.get_entry_trades_nb`,
+    `vectorbt.portfolio.nb.get_exit_trades_nb` and `vectorbt.portfolio.nb.get_positions_nb` build
+    (see `trade_records_nb` and `trade_stats_nb`),
+* the Sharpe, Calmar, Omega and Sortino ratios as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
+    `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
+    `vectorbt.returns.nb.sortino_ratio_1d_nb` compute them, fused into one function for speed
+    (see `return_ratios_1d_nb`).
+
+The output of `portfolio_metrics_nb` is a 2-dim array with one row per column/group and one column
+per metric, in the order of `MetricIdx`. Units are described in `vectorbt.portfolio.registry.metrics`.
+
+!!! note
+    Degenerate input, such as a column without orders or trades, NaN prices or a zero denominator, gives NaN
+    (or inf, where vectorbt gives inf) for the affected metrics rather than an error. Invalid order records
+    (a size or price of zero or less, ids not ascending within a column) raise in vectorbt's trade builders,
+    as they do in `Portfolio.stats`."""
+
+import numpy as np
+from numba import njit, prange
+
+from vectorbt import _typing as tp
+from vectorbt.portfolio.enums import OrderSide, TradeStatus, TradesType
+from vectorbt.portfolio.nb import (
+    get_entry_trades_nb,
+    get_exit_trades_nb,
+    get_free_cash_diff_nb,
+    get_positions_nb,
+)
+from vectorbt.records.nb import col_map_nb
+from vectorbt.returns.nb import get_return_nb
+from vectorbt.utils.math_ import abs_tol, add_nb
+
+
+class MetricIdxT(tp.NamedTuple):
+    """Column of each metric in the output of `portfolio_metrics_nb`; the field order is the metric order."""
+
+    start_value: int = 0
+    end_value: int = 1
+    total_return: int = 2
+    benchmark_return: int = 3
+    max_gross_exposure: int = 4
+    total_fees_paid: int = 5
+    max_drawdown: int = 6
+    max_drawdown_duration: int = 7
+    total_trades: int = 8
+    total_closed_trades: int = 9
+    total_open_trades: int = 10
+    open_trade_pnl: int = 11
+    win_rate: int = 12
+    best_trade: int = 13
+    worst_trade: int = 14
+    avg_winning_trade: int = 15
+    avg_losing_trade: int = 16
+    avg_winning_trade_duration: int = 17
+    avg_losing_trade_duration: int = 18
+    profit_factor: int = 19
+    expectancy: int = 20
+    sharpe_ratio: int = 21
+    calmar_ratio: int = 22
+    omega_ratio: int = 23
+    sortino_ratio: int = 24
+
+
+MetricIdx = MetricIdxT()
+"""Position of each metric in the output of `portfolio_metrics_nb`."""
+
+n_metrics = len(MetricIdx)
+"""Number of metrics computed by `portfolio_metrics_nb`."""
+
+n_buffers = 8
+"""Number of scratch rows of length `n_rows` that each chunk of groups needs, see `accumulate_col_nb`."""
+
+max_chunks = 64
+"""Maximum number of chunks of groups that `portfolio_metrics_nb` distributes among threads."""
+
+
+# ############# Trades ############# #
+
+
+@njit(cache=True)
+def trade_records_nb(
+    order_records: tp.RecordArray,
+    close: tp.Array2d,
+    col_map: tp.ColMap,
+    trades_type: int,
+) -> tp.RecordArray:
+    """Build trade records of type `trades_type` (see `vectorbt.portfolio.enums.TradesType`) from orders.
+
+    Dispatches to `vectorbt.portfolio.nb.get_entry_trades_nb`, `vectorbt.portfolio.nb.get_exit_trades_nb`
+    or, for positions, `vectorbt.portfolio.nb.get_positions_nb` over exit trades, exactly as
+    `vectorbt.portfolio.base.Portfolio.get_trades` does. `close` is the raw (unfilled) close, which
+    vectorbt uses to value open trades at the last row."""
+    if trades_type == TradesType.EntryTrades:
+        return get_entry_trades_nb(order_records, close, col_map)
+    exit_trades = get_exit_trades_nb(order_records, close, col_map)
+    if trades_type == TradesType.ExitTrades:
+        return exit_trades
+    exit_col_map = col_map_nb(exit_trades["col"], close.shape[1])
+    return get_positions_nb(exit_trades, exit_col_map)
+
+
+@njit(cache=True, error_model="numpy")
+def trade_stats_nb(
+    trade_records: tp.RecordArray,
+    col_map: tp.ColMap,
+    col_start_idxs: tp.Array1d,
+    from_col: int,
+    to_col: int,
+    out: tp.Array1d,
+) -> None:
+    """Write trade statistics of the columns `from_col` to `to_col` (exclusive) into `out`.
+
+    `col_start_idxs` holds the position of each column's first record in `col_map`.
+
+    `out` is a row of the output of `portfolio_metrics_nb`. Follows `vectorbt.portfolio.trades.Trades`:
+
+    * counts over all, closed and open trades, and the NaN-ignoring PnL sum of open trades,
+    * the other statistics over closed trades only (the `incl_open=False` default of `Portfolio.stats`),
+        where a trade is winning if its PnL is above zero and losing if below zero,
+    * durations of closed trades as `exit_idx - entry_idx` (see `vectorbt.generic.nb.range_duration_nb`),
+    * `profit_factor` as `Trades.profit_factor` and `expectancy` as `Trades.expectancy`."""
+    col_idxs, col_lens = col_map
+    total = 0
+    n_open = 0
+    open_pnl = 0.0
+    n_closed = 0
+    best = np.nan
+    worst = np.nan
+    n_win = 0
+    n_loss = 0
+    n_even = 0
+    win_ret_sum = 0.0
+    win_ret_cnt = 0
+    loss_ret_sum = 0.0
+    loss_ret_cnt = 0
+    win_dur_sum = 0.0
+    loss_dur_sum = 0.0
+    win_pnl_sum = 0.0
+    win_pnl_cnt = 0
+    loss_pnl_sum = 0.0
+    loss_pnl_cnt = 0
+
+    for col in range(from_col, to_col):
+        for c in range(col_lens[col]):
+            record = trade_records[col_idxs[col_start_idxs[col] + c]]
+            pnl = record["pnl"]
+            total += 1
+            if record["status"] == TradeStatus.Open:
+                n_open += 1
+                if not np.isnan(pnl):
+                    open_pnl += pnl
+                continue
+            n_closed += 1
+            ret = record["return"]
+            if not np.isnan(ret):
+                if np.isnan(best) or ret > best:
+                    best = ret
+                if np.isnan(worst) or ret < worst:
+                    worst = ret
+            duration = float(record["exit_idx"] - record["entry_idx"])
+            if pnl > 0.0:
+                n_win += 1
+                win_dur_sum += duration
+                win_pnl_sum += pnl
+                win_pnl_cnt += 1
+                if not np.isnan(ret):
+                    win_ret_sum += ret
+                    win_ret_cnt += 1
+            elif pnl < 0.0:
+                n_loss += 1
+                loss_dur_sum += duration
+                loss_pnl_sum += pnl
+                loss_pnl_cnt += 1
+                if not np.isnan(ret):
+                    loss_ret_sum += ret
+                    loss_ret_cnt += 1
+            elif pnl == 0.0:
+                n_even += 1
+
+    out[MetricIdx.total_trades] = total
+    out[MetricIdx.total_closed_trades] = n_closed
+    out[MetricIdx.total_open_trades] = n_open
+    out[MetricIdx.open_trade_pnl] = open_pnl
+    out[MetricIdx.best_trade] = best
+    out[MetricIdx.worst_trade] = worst
+    out[MetricIdx.avg_winning_trade] = win_ret_sum / win_ret_cnt if win_ret_cnt > 0 else np.nan
+    out[MetricIdx.avg_losing_trade] = loss_ret_sum / loss_ret_cnt if loss_ret_cnt > 0 else np.nan
+    out[MetricIdx.avg_winning_trade_duration] = win_dur_sum / n_win if n_win > 0 else np.nan
+    out[MetricIdx.avg_losing_trade_duration] = loss_dur_sum / n_loss if n_loss > 0 else np.nan
+    if n_closed == 0:
+        out[MetricIdx.win_rate] = np.nan
+        out[MetricIdx.profit_factor] = np.nan
+        out[MetricIdx.expectancy] = np.nan
+        return
+    win_rate = n_win / n_closed
+    out[MetricIdx.win_rate] = win_rate
+    out[MetricIdx.profit_factor] = win_pnl_sum / np.abs(loss_pnl_sum)
+    avg_win = win_pnl_sum / win_pnl_cnt if win_pnl_cnt > 0 else 0.0
+    avg_loss = loss_pnl_sum / loss_pnl_cnt if loss_pnl_cnt > 0 else 0.0
+    loss_rate = (n_closed - n_win - n_even) / n_closed
+    out[MetricIdx.expectancy] = win_rate * avg_win - loss_rate * np.abs(avg_loss)
+
+
+# ############# Drawdowns ############# #
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_step_nb(
+    i: int,
+    cur_val: float,
+    drawdown_started: bool,
+    peak_idx: int,
+    peak_val: float,
+    valley_val: float,
+    max_dd: float,
+    max_duration: float,
+) -> tp.Tuple[bool, int, float, float, float, float]:
+    """Process the non-NaN value `cur_val` at row `i` as `vectorbt.generic.nb.get_drawdowns_nb` does.
+
+    Instead of writing a record for each recovered drawdown, folds it into the two aggregates that
+    `Portfolio.stats` reports: the maximum drawdown `max_dd`, the minimum of `(valley_val - peak_val) / peak_val`
+    (a negative fraction, see `vectorbt.generic.nb.dd_drawdown_nb`), and the maximum duration `max_duration`,
+    where a recovered drawdown lasts `end_idx - start_idx` with `start_idx = peak_idx + 1`
+    (see `vectorbt.generic.nb.range_duration_nb`). Both start as NaN; returns the updated state.
+    Finish with `drawdown_finish_nb`."""
+    if np.isnan(peak_val) or cur_val >= peak_val:
+        if not drawdown_started:
+            peak_val = cur_val
+            peak_idx = i
+        else:
+            # Recovered
+            dd = (valley_val - peak_val) / peak_val
+            if not np.isnan(dd) and (np.isnan(max_dd) or dd < max_dd):
+                max_dd = dd
+            duration = float(i - peak_idx - 1)
+            if np.isnan(max_duration) or duration > max_duration:
+                max_duration = duration
+            drawdown_started = False
+            peak_idx = i
+            peak_val = cur_val
+            valley_val = cur_val
+    elif not drawdown_started:
+        drawdown_started = True
+        valley_val = cur_val
+    elif cur_val < valley_val:
+        valley_val = cur_val
+    return drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_finish_nb(
+    last_i: int,
+    drawdown_started: bool,
+    peak_idx: int,
+    peak_val: float,
+    valley_val: float,
+    max_dd: float,
+    max_duration: float,
+) -> tp.Tuple[float, float]:
+    """Fold the drawdown still running at the last non-NaN row `last_i` into the aggregates of `drawdown_step_nb`.
+
+    Such a drawdown is active and lasts `end_idx - start_idx + 1`. Returns the maximum drawdown and the maximum
+    drawdown duration, NaN if there was no drawdown."""
+    if drawdown_started:
+        dd = (valley_val - peak_val) / peak_val
+        if not np.isnan(dd) and (np.isnan(max_dd) or dd < max_dd):
+            max_dd = dd
+        duration = float(last_i - peak_idx)
+        if np.isnan(max_duration) or duration > max_duration:
+            max_duration = duration
+    return max_dd, max_duration
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_stats_1d_nb(ts: tp.Array1d) -> tp.Tuple[float, float]:
+    """Return the maximum drawdown and the maximum drawdown duration of a value series `ts`.
+
+    Same as the minimum drawdown and the maximum duration over the records of `vectorbt.generic.nb.get_drawdowns_nb`,
+    without writing records (see `drawdown_step_nb`). Both are NaN if there is no drawdown. NaN values are skipped."""
+    drawdown_started = False
+    peak_idx = -1
+    peak_val = np.nan
+    valley_val = np.nan
+    max_dd = np.nan
+    max_duration = np.nan
+    last_i = -1
+    for i in range(ts.shape[0]):
+        if not np.isnan(ts[i]):
+            drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration = drawdown_step_nb(
+                i, ts[i], drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration
+            )
+            last_i = i
+    return drawdown_finish_nb(last_i, drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration)
+
+
+# ############# Returns ############# #
+
+
+@njit(cache=True, error_model="numpy")
+def return_ratios_1d_nb(
+    returns: tp.Array1d,
+    ann_factor: float,
+    risk_free: float = 0.0,
+    required_return: float = 0.0,
+    ddof: int = 1,
+) -> tp.Tuple[float, float, float, float]:
+    """Return the Sharpe, Calmar, Omega and Sortino ratios of `returns` in two passes.
+
+    Gives the same results, bit for bit, as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
+    `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
+    `vectorbt.returns.nb.sortino_ratio_1d_nb` called one after the other, including their NaN and inf
+    conventions, but without their temporary arrays: it accumulates the same sums in the same order
+    (`np.nanmean`, `np.nanvar`, `np.sum` and `np.nanprod` in Numba add sequentially from the first element)
+    and replaces data-dependent branches by `min`/`max`, which makes it about three times faster than the
+    four calls. The equivalence is checked element by element in the test suite."""
+    n = returns.shape[0]
+    if ann_factor == 1:
+        omega_thresh = required_return
+    else:
+        omega_thresh = (1 + required_return) ** (1.0 / ann_factor) - 1
+
+    # First pass: means, downside deviation, Omega sums and drawdown of cumulative returns
+    rf_sum = 0.0
+    rf_count = 0
+    rr_sum = 0.0
+    rr_count = 0
+    downside_sum = 0.0
+    omega_pos = 0.0
+    omega_neg = 0.0
+    cumprod = 1.0
+    max_cum = np.nan
+    max_dd = np.inf
+    track_dd = True
+    in_segment = False
+    segment_min = np.nan
+    for i in range(n):
+        r = returns[i]
+        rf_adj = r - risk_free
+        if not np.isnan(rf_adj):
+            rf_sum += rf_adj
+            rf_count += 1
+        omega_adj = rf_adj - omega_thresh
+        if not np.isnan(omega_adj):
+            omega_pos += max(omega_adj, 0.0)
+            omega_neg += min(omega_adj, 0.0)
+        rr_adj = r - required_return
+        if not np.isnan(rr_adj):
+            rr_sum += rr_adj
+            rr_count += 1
+            rr_adj = min(rr_adj, 0.0)
+            downside_sum += rr_adj * rr_adj
+        if not np.isnan(r):
+            cumprod *= r + 1
+        if track_dd:
+            # Drawdown cum / max_cum - 1 of vectorbt.returns.nb.drawdown_1d_nb. While the running maximum is a
+            # positive finite peak, x / max_cum - 1 is monotonic in x, so the minimum over the values since the
+            # peak gives the minimum drawdown with one division per peak rather than one per value.
+            cum = cumprod * 100.0
+            if np.isnan(max_cum) or cum > max_cum:
+                if in_segment:
+                    dd = segment_min / max_cum - 1
+                    if dd < max_dd:
+                        max_dd = dd
+                max_cum = cum
+                segment_min = cum
+                in_segment = 0.0 < max_cum < np.inf
+                dd = 0.0 if in_segment else cum / max_cum - 1
+            elif in_segment:
+                if cum < segment_min:
+                    segment_min = cum
+                dd = np.nan if np.isnan(cum) else 0.0  # the segment's drawdown is taken when it ends
+            else:
+                dd = cum / max_cum - 1
+            if np.isnan(dd):
+                max_dd = dd  # np.min stops at the first NaN
+                track_dd = False
+                in_segment = False
+            elif dd < max_dd:
+                max_dd = dd
+
+    if in_segment:
+        dd = segment_min / max_cum - 1
+        if dd < max_dd:
+            max_dd = dd
+
+    # Sharpe and Sortino
+    if n < 2:
+        sharpe = np.nan
+        sortino = np.nan
+    else:
+        mean = rf_sum / rf_count
+        ssd = 0.0
+        for i in range(n):
+            rf_adj = returns[i] - risk_free
+            if not np.isnan(rf_adj):
+                rf_adj -= mean
+                ssd += rf_adj * rf_adj
+        rcount = max(rf_count - ddof, 0)
+        if rcount == 0:
+            std = np.nan
+        else:
+            std = np.sqrt(ssd / rf_count * rf_count / rcount)
+        if std == 0.0:
+            sharpe = np.inf
+        else:
+            sharpe = mean / std * np.sqrt(ann_factor)
+        downside_risk = np.sqrt(downside_sum / rr_count) * np.sqrt(ann_factor)
+        if downside_risk == 0.0:
+            sortino = np.inf
+        else:
+            sortino = rr_sum / rr_count * ann_factor / downside_risk
+
+    # Omega
+    if ann_factor != 1 and ann_factor <= -1:
+        omega = np.nan
+    else:
+        denom = -1.0 * omega_neg
+        if denom == 0.0:
+            omega = np.inf
+        else:
+            omega = omega_pos / denom
+
+    # Calmar
+    if n == 0 or max_dd == 0.0:
+        calmar = np.nan
+    else:
+        calmar = (cumprod ** (ann_factor / n) - 1) / np.abs(max_dd)
+    return sharpe, calmar, omega, sortino
+
+
+# ############# Initial cash ############# #
+
+
+@njit(cache=True, parallel=True)
+def auto_init_cash_nb(
+    target_shape: tp.Shape,
+    order_records: tp.RecordArray,
+    col_map: tp.ColMap,
+    group_lens: tp.Array1d,
+) -> tp.Array1d:
+    """Initial cash per group for `vectorbt.portfolio.enums.InitCashMode.Auto`.
+
+    Same as `Portfolio.get_init_cash` with an automatic initial cash: the absolute minimum of the
+    cumulative cash flow of each group, or 1 if the cash flow never goes below zero. Align the result
+    across groups (`InitCashMode.AutoAlign`) by taking its maximum."""
+    n_rows = target_shape[0]
+    col_idxs, col_lens = col_map
+    col_start_idxs = np.cumsum(col_lens) - col_lens
+    group_end_idxs = np.cumsum(group_lens)
+    out = np.empty(group_lens.shape[0], dtype=np.float64)
+
+    for group in prange(group_lens.shape[0]):
+        to_col = group_end_idxs[group]
+        from_col = to_col - group_lens[group]
+        flow_sum = np.zeros(n_rows, dtype=np.float64)
+        col_flow = np.empty(n_rows, dtype=np.float64)
+        for col in range(from_col, to_col):
+            col_flow[:] = 0.0
+            for c in range(col_lens[col]):
+                record = order_records[col_idxs[col_start_idxs[col] + c]]
+                size = record["size"]
+                if record["side"] == OrderSide.Sell:
+                    size *= -1
+                i = record["idx"]
+                col_flow[i] = add_nb(col_flow[i], -size * record["price"] - record["fees"])
+            for i in range(n_rows):
+                flow_sum[i] += col_flow[i]
+        cash_min = np.inf
+        cum_flow = 0.0
+        for i in range(n_rows):
+            cum_flow += flow_sum[i]
+            if np.isnan(cum_flow):
+                cash_min = np.nan  # np.min propagates NaN
+                break
+            if cum_flow < cash_min:
+                cash_min = cum_flow
+        out[group] = np.abs(cash_min) if cash_min < 0 else 1.0
+    return out
+
+
+# ############# Metrics ############# #
+
+
+@njit(cache=True)
+def add_flow_nb(a: float, b: float) -> float:
+    """`vectorbt.utils.math_.add_nb` with shortcuts for the common cases, giving the same result.
+
+    `add_nb` returns zero if `a + b` is within its tolerances of zero and `a + b` otherwise. If `a` or `b` is zero
+    (such as a row without orders, or no free cash left) or `a` and `b` have the same sign, this reduces to
+    comparing `abs(a + b)` with `vectorbt.utils.math_.abs_tol`; any other case goes through `add_nb`."""
+    if a == 0.0 or b == 0.0 or (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0):
+        out = a + b
+        if np.abs(out) <= abs_tol:
+            return 0.0
+        return out
+    return add_nb(a, b)
+
+
+@njit(cache=True)
+def return_nb(input_value: float, output_value: float) -> float:
+    """`vectorbt.returns.nb.get_return_nb` with a shortcut for an unchanged finite value, whose return is zero."""
+    if output_value == input_value and np.isfinite(input_value):
+        return 0.0
+    return get_return_nb(input_value, output_value)
+
+
+@njit(cache=True)
+def process_order_nb(
+    record: tp.Record,
+    position_now: float,
+    debt_now: float,
+    tp_assets: float,
+    tp_cash: float,
+) -> tp.Tuple[float, float, float, float, float, float, float]:
+    """Process one order record of a column.
+
+    Returns the signed size (the asset flow), the cash flow and the free cash flow of the order as in
+    `vectorbt.portfolio.nb.asset_flow_nb`, `vectorbt.portfolio.nb.cash_flow_nb` and
+    `vectorbt.portfolio.nb.get_free_cash_diff_nb`, followed by the updated position, debt, and
+    assets and cash of `vectorbt.portfolio.nb.total_profit_nb`."""
+    size = record["size"]
+    price = record["price"]
+    fees = record["fees"]
+    if record["side"] == OrderSide.Buy:
+        tp_assets = add_nb(tp_assets, size)
+        tp_cash = add_nb(tp_cash, -(size * price + fees))
+    else:
+        tp_assets = add_nb(tp_assets, -size)
+        tp_cash = add_nb(tp_cash, size * price - fees)
+        size *= -1
+    new_position_now = add_nb(position_now, size)
+    debt_now, free_cash_flow = get_free_cash_diff_nb(position_now, new_position_now, debt_now, price, fees)
+    return size, -size * price - fees, free_cash_flow, new_position_now, debt_now, tp_assets, tp_cash
+
+
+@njit(cache=True)
+def first_valid_nb(close: tp.Array2d, col: int) -> float:
+    """First non-NaN value of `close[:, col]`, which `ffill().bfill()` puts in place of leading NaNs."""
+    for i in range(close.shape[0]):
+        if not np.isnan(close[i, col]):
+            return close[i, col]
+    return np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def single_col_series_nb(
+    close: tp.Array2d,
+    fillna_close: bool,
+    order_records: tp.RecordArray,
+    col_map: tp.ColMap,
+    col_start_idx: int,
+    col: int,
+    init_cash: float,
+    returns: tp.Array1d,
+) -> tp.Tuple[float, float, float, float, float, float]:
+    """Walk the rows of a group made of the single column `col` in one pass.
+
+    Fills `returns` with the return series and returns the total profit, the NaN-ignoring sum of fees,
+    the maximum gross exposure, the total benchmark return, the maximum drawdown and the maximum drawdown
+    duration (of the value series, see `drawdown_step_nb`).
+
+    Orders of the column must come in ascending `idx` order (as every simulation of vectorbt writes them).
+    Gives the same results as `accumulate_col_nb`, `group_series_nb` and `drawdown_stats_1d_nb`, without the
+    scratch buffers."""
+    n_rows = close.shape[0]
+    col_idxs, col_lens = col_map
+    col_len = col_lens[col]
+    fill_val = first_valid_nb(close, col) if fillna_close else np.nan
+
+    position_now = 0.0
+    debt_now = 0.0
+    tp_assets = 0.0
+    tp_cash = 0.0
+    fees_sum = 0.0
+    c = 0
+    next_idx = order_records[col_idxs[col_start_idx]]["idx"] if col_len > 0 else -1
+
+    assets = 0.0
+    cash_now = init_cash
+    free_cash_now = init_cash
+    prev_value = init_cash
+    prev_bm_value = init_cash
+    max_gross_exposure = np.nan
+    bm_cumprod = 1.0
+    first_close = np.nan
+    last_close = np.nan
+    drawdown_started = False
+    peak_idx = -1
+    peak_val = np.nan
+    valley_val = np.nan
+    max_dd = np.nan
+    max_dd_duration = np.nan
+    last_valid_i = -1
+    for i in range(n_rows):
+        price = close[i, col]
+        if fillna_close:
+            if np.isnan(price):
+                price = fill_val
+            else:
+                fill_val = price
+        if i == 0:
+            first_close = price
+        last_close = price
+
+        if i == next_idx:
+            # Same as scattering the orders of this row with add_nb, starting from zero
+            flow = 0.0
+            cash_flow = 0.0
+            free_cash_flow = 0.0
+            while c < col_len:
+                record = order_records[col_idxs[col_start_idx + c]]
+                if record["idx"] != i:
+                    next_idx = record["idx"]
+                    break
+                if not np.isnan(record["fees"]):
+                    fees_sum += record["fees"]
+                (
+                    order_flow,
+                    order_cash_flow,
+                    order_free_cash_flow,
+                    position_now,
+                    debt_now,
+                    tp_assets,
+                    tp_cash,
+                ) = process_order_nb(record, position_now, debt_now, tp_assets, tp_cash)
+                flow = add_nb(flow, order_flow)
+                cash_flow = add_nb(cash_flow, order_cash_flow)
+                free_cash_flow = add_nb(free_cash_flow, order_free_cash_flow)
+                c += 1
+            assets = add_flow_nb(assets, flow)
+            cash_now = add_flow_nb(cash_now, cash_flow)
+            free_cash_now = add_flow_nb(free_cash_now, free_cash_flow)
+        else:
+            assets = add_flow_nb(assets, 0.0)
+            cash_now = add_flow_nb(cash_now, 0.0)
+            free_cash_now = add_flow_nb(free_cash_now, 0.0)
+
+        if assets == 0:
+            asset_value = 0.0
+        else:
+            asset_value = price * assets
+        value = cash_now + asset_value
+        returns[i] = return_nb(prev_value, value)
+        prev_value = value
+        if not np.isnan(value):
+            drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration = drawdown_step_nb(
+                i, value, drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration
+            )
+            last_valid_i = i
+
+        abs_asset_value = np.abs(asset_value)
+        denom = add_flow_nb(free_cash_now, abs_asset_value)
+        if denom == 0 or (abs_asset_value == 0 and not np.isnan(denom)):
+            gross_exposure = 0.0
+        elif free_cash_now == 0 and np.isfinite(denom):
+            gross_exposure = 1.0  # all in: x / x
+        else:
+            gross_exposure = abs_asset_value / denom
+        if not np.isnan(gross_exposure):
+            if np.isnan(max_gross_exposure) or gross_exposure > max_gross_exposure:
+                max_gross_exposure = gross_exposure
+
+        bm_value = init_cash * (price / first_close)
+        bm_return_plus_one = get_return_nb(prev_bm_value, bm_value) + 1.0
+        if not np.isnan(bm_return_plus_one):
+            bm_cumprod *= bm_return_plus_one
+        prev_bm_value = bm_value
+
+    max_dd, max_dd_duration = drawdown_finish_nb(
+        last_valid_i, drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration
+    )
+    total_profit = tp_cash + tp_assets * last_close if col_len > 0 else 0.0
+    return total_profit, fees_sum, max_gross_exposure, bm_cumprod - 1.0, max_dd, max_dd_duration
+
+
+@njit(cache=True, error_model="numpy")
+def accumulate_col_nb(
+    close: tp.Array2d,
+    fillna_close: bool,
+    order_records: tp.RecordArray,
+    col_map: tp.ColMap,
+    col_start_idx: int,
+    col: int,
+    first_in_group: bool,
+    buffers: tp.Array2d,
+) -> tp.Tuple[float, float]:
+    """Add the time series of column `col` to the running sums of its group.
+
+    `buffers` has shape `(n_buffers, n_rows)`: rows 0 to 4 hold the group sums of cash flow, free cash flow,
+    asset value, absolute asset value and normalized close (overwritten if `first_in_group`, else added to,
+    which is how `vectorbt.portfolio.nb.sum_grouped_nb` sums), rows 5 to 7 are scratch space.
+
+    Orders are first scattered into per-row flows of the column in record order, as in
+    `vectorbt.portfolio.nb.asset_flow_nb` and `vectorbt.portfolio.nb.cash_flow_nb`, then the rows are walked
+    once to derive the position (`vectorbt.portfolio.nb.assets_nb`), the asset value
+    (`vectorbt.portfolio.nb.asset_value_nb`) and the normalized, optionally filled close.
+
+    Returns the total profit of the column (see `vectorbt.portfolio.nb.total_profit_nb`) and the
+    NaN-ignoring sum of its order fees."""
+    n_rows = close.shape[0]
+    col_idxs, col_lens = col_map
+    col_len = col_lens[col]
+    cash_flow_sum = buffers[0]
+    free_cash_flow_sum = buffers[1]
+    asset_value_sum = buffers[2]
+    abs_asset_value_sum = buffers[3]
+    close_norm_sum = buffers[4]
+    col_flow = buffers[5]
+    col_cash_flow = buffers[6]
+    col_free_cash_flow = buffers[7]
+
+    col_flow[:] = 0.0
+    col_cash_flow[:] = 0.0
+    col_free_cash_flow[:] = 0.0
+    position_now = 0.0
+    debt_now = 0.0
+    tp_assets = 0.0
+    tp_cash = 0.0
+    fees_sum = 0.0
+    for c in range(col_len):
+        record = order_records[col_idxs[col_start_idx + c]]
+        i = record["idx"]
+        if not np.isnan(record["fees"]):
+            fees_sum += record["fees"]
+        (
+            order_flow,
+            order_cash_flow,
+            order_free_cash_flow,
+            position_now,
+            debt_now,
+            tp_assets,
+            tp_cash,
+        ) = process_order_nb(record, position_now, debt_now, tp_assets, tp_cash)
+        col_flow[i] = add_nb(col_flow[i], order_flow)
+        col_cash_flow[i] = add_nb(col_cash_flow[i], order_cash_flow)
+        col_free_cash_flow[i] = add_nb(col_free_cash_flow[i], order_free_cash_flow)
+
+    fill_val = first_valid_nb(close, col) if fillna_close else np.nan
+    assets = 0.0
+    first_close = np.nan
+    last_close = np.nan
+    for i in range(n_rows):
+        price = close[i, col]
+        if fillna_close:
+            if np.isnan(price):
+                price = fill_val
+            else:
+                fill_val = price
+        if i == 0:
+            first_close = price
+        last_close = price
+        assets = add_flow_nb(assets, col_flow[i])
+        if assets == 0:
+            asset_value = 0.0
+        else:
+            asset_value = price * assets
+        if first_in_group:
+            cash_flow_sum[i] = col_cash_flow[i]
+            free_cash_flow_sum[i] = col_free_cash_flow[i]
+            asset_value_sum[i] = asset_value
+            abs_asset_value_sum[i] = np.abs(asset_value)
+            close_norm_sum[i] = price / first_close
+        else:
+            cash_flow_sum[i] += col_cash_flow[i]
+            free_cash_flow_sum[i] += col_free_cash_flow[i]
+            asset_value_sum[i] += asset_value
+            abs_asset_value_sum[i] += np.abs(asset_value)
+            close_norm_sum[i] += price / first_close
+
+    total_profit = tp_cash + tp_assets * last_close if col_len > 0 else 0.0
+    return total_profit, fees_sum
+
+
+@njit(cache=True, error_model="numpy")
+def group_series_nb(buffers: tp.Array2d, init_cash: float, group_len: int) -> tp.Tuple[float, float]:
+    """Walk the rows of a group whose column sums were accumulated by `accumulate_col_nb`.
+
+    Derives cash and free cash (`vectorbt.portfolio.nb.cash_grouped_nb`), value (`vectorbt.portfolio.nb.value_nb`),
+    returns (`vectorbt.returns.nb.returns_1d_nb`), gross exposure (`vectorbt.portfolio.nb.gross_exposure_nb`)
+    and the benchmark value (`vectorbt.portfolio.nb.benchmark_value_grouped_nb`). Writes the value series into
+    `buffers[5]` and the return series into `buffers[6]`, and returns the maximum gross exposure and the total
+    benchmark return."""
+    n_rows = buffers.shape[1]
+    cash_flow_sum = buffers[0]
+    free_cash_flow_sum = buffers[1]
+    asset_value_sum = buffers[2]
+    abs_asset_value_sum = buffers[3]
+    close_norm_sum = buffers[4]
+    value = buffers[5]
+    returns = buffers[6]
+
+    bm_init_cash = init_cash / group_len
+    cash_now = init_cash
+    free_cash_now = init_cash
+    prev_value = init_cash
+    prev_bm_value = init_cash
+    max_gross_exposure = np.nan
+    bm_cumprod = 1.0
+    for i in range(n_rows):
+        cash_now = add_flow_nb(cash_now, cash_flow_sum[i])
+        free_cash_now = add_flow_nb(free_cash_now, free_cash_flow_sum[i])
+        value[i] = cash_now + asset_value_sum[i]
+        returns[i] = get_return_nb(prev_value, value[i])
+        prev_value = value[i]
+
+        denom = add_flow_nb(free_cash_now, abs_asset_value_sum[i])
+        if denom == 0:
+            gross_exposure = 0.0
+        else:
+            gross_exposure = abs_asset_value_sum[i] / denom
+        if not np.isnan(gross_exposure):
+            if np.isnan(max_gross_exposure) or gross_exposure > max_gross_exposure:
+                max_gross_exposure = gross_exposure
+
+        bm_value = bm_init_cash * close_norm_sum[i]
+        bm_return_plus_one = get_return_nb(prev_bm_value, bm_value) + 1.0
+        if not np.isnan(bm_return_plus_one):
+            bm_cumprod *= bm_return_plus_one
+        prev_bm_value = bm_value
+
+    return max_gross_exposure, bm_cumprod - 1.0
+
+
+@njit(cache=True)
+def idx_sorted_nb(order_records: tp.RecordArray, col_map: tp.ColMap, col_start_idx: int, col: int) -> bool:
+    """Whether the orders of column `col` come in ascending `idx` order."""
+    col_idxs, col_lens = col_map
+    for c in range(1, col_lens[col]):
+        if order_records[col_idxs[col_start_idx + c]]["idx"] < order_records[col_idxs[col_start_idx + c - 1]]["idx"]:
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def group_metrics_nb(
+    close: tp.Array2d,
+    fillna_close: bool,
+    order_records: tp.RecordArray,
+    order_col_map: tp.ColMap,
+    order_col_start_idxs: tp.Array1d,
+    trade_records: tp.RecordArray,
+    trade_col_map: tp.ColMap,
+    trade_col_start_idxs: tp.Array1d,
+    from_col: int,
+    to_col: int,
+    init_cash: float,
+    ann_factor: float,
+    risk_free: float,
+    required_return: float,
+    ddof: int,
+    buffers: tp.Array2d,
+    out: tp.Array1d,
+) -> None:
+    """Compute all metrics of the group made of the columns `from_col` to `to_col` (exclusive) into `out`.
+
+    `buffers` is scratch space of shape `(n_buffers, n_rows)`. A group of one column whose orders are sorted
+    by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`.
+    For the other arguments, see `portfolio_metrics_nb`."""
+    returns = buffers[6]
+    if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
+        total_profit, fees_paid, max_gross_exposure, bm_return, max_dd, max_dd_duration = single_col_series_nb(
+            close,
+            fillna_close,
+            order_records,
+            order_col_map,
+            order_col_start_idxs[from_col],
+            from_col,
+            init_cash,
+            returns,
+        )
+    else:
+        total_profit = 0.0
+        fees_paid = 0.0
+        for col in range(from_col, to_col):
+            col_profit, col_fees = accumulate_col_nb(
+                close,
+                fillna_close,
+                order_records,
+                order_col_map,
+                order_col_start_idxs[col],
+                col,
+                col == from_col,
+                buffers,
+            )
+            total_profit += col_profit
+            fees_paid += col_fees
+        max_gross_exposure, bm_return = group_series_nb(buffers, init_cash, to_col - from_col)
+        max_dd, max_dd_duration = drawdown_stats_1d_nb(buffers[5])
+
+    out[MetricIdx.start_value] = init_cash
+    out[MetricIdx.end_value] = total_profit + init_cash
+    out[MetricIdx.total_return] = total_profit / init_cash
+    out[MetricIdx.benchmark_return] = bm_return
+    out[MetricIdx.max_gross_exposure] = max_gross_exposure
+    out[MetricIdx.total_fees_paid] = fees_paid
+    out[MetricIdx.max_drawdown] = max_dd
+    out[MetricIdx.max_drawdown_duration] = max_dd_duration
+
+    trade_stats_nb(trade_records, trade_col_map, trade_col_start_idxs, from_col, to_col, out)
+
+    if np.isnan(ann_factor):
+        out[MetricIdx.sharpe_ratio] = np.nan
+        out[MetricIdx.calmar_ratio] = np.nan
+        out[MetricIdx.omega_ratio] = np.nan
+        out[MetricIdx.sortino_ratio] = np.nan
+    else:
+        sharpe, calmar, omega, sortino = return_ratios_1d_nb(returns, ann_factor, risk_free, required_return, ddof)
+        out[MetricIdx.sharpe_ratio] = sharpe
+        out[MetricIdx.calmar_ratio] = calmar
+        out[MetricIdx.omega_ratio] = omega
+        out[MetricIdx.sortino_ratio] = sortino
+
+
+@njit(cache=True)
+def chunk_metrics_nb(
+    close: tp.Array2d,
+    fillna_close: bool,
+    order_records: tp.RecordArray,
+    order_col_map: tp.ColMap,
+    order_col_start_idxs: tp.Array1d,
+    trades_type: int,
+    group_start_idxs: tp.Array1d,
+    group_end_idxs: tp.Array1d,
+    from_group: int,
+    to_group: int,
+    init_cash: tp.Array1d,
+    ann_factor: float,
+    risk_free: float,
+    required_return: float,
+    ddof: int,
+    out: tp.Array2d,
+) -> None:
+    """Compute the metrics of the groups `from_group` to `to_group` (exclusive) into the rows of `out`.
+
+    Gathers the orders of the chunk's columns, builds their trade records with `trade_records_nb` and allocates
+    the scratch buffers once, then calls `group_metrics_nb` for each group. For the arguments, see
+    `portfolio_metrics_nb`."""
+    n_rows = close.shape[0]
+    order_col_idxs, order_col_lens = order_col_map
+    from_col = group_start_idxs[from_group]
+    to_col = group_end_idxs[to_group - 1]
+
+    # Orders of the chunk, contiguous per column
+    from_order = order_col_start_idxs[from_col]
+    to_order = from_order + np.sum(order_col_lens[from_col:to_col])
+    chunk_orders = order_records[order_col_idxs[from_order:to_order]]
+    chunk_order_col_lens = order_col_lens[from_col:to_col]
+    chunk_order_col_map = (np.arange(to_order - from_order), chunk_order_col_lens)
+    chunk_order_col_start_idxs = np.cumsum(chunk_order_col_lens) - chunk_order_col_lens
+    chunk_close = close[:, from_col:to_col]
+
+    chunk_trades = trade_records_nb(chunk_orders, chunk_close, chunk_order_col_map, trades_type)
+    chunk_trade_col_map = col_map_nb(chunk_trades["col"], to_col - from_col)
+    chunk_trade_col_lens = chunk_trade_col_map[1]
+    chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
+
+    buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
+    for group in range(from_group, to_group):
+        group_metrics_nb(
+            chunk_close,
+            fillna_close,
+            chunk_orders,
+            chunk_order_col_map,
+            chunk_order_col_start_idxs,
+            chunk_trades,
+            chunk_trade_col_map,
+            chunk_trade_col_start_idxs,
+            group_start_idxs[group] - from_col,
+            group_end_idxs[group] - from_col,
+            init_cash[group],
+            ann_factor,
+            risk_free,
+            required_return,
+            ddof,
+            buffers,
+            out[group],
+        )
+
+
+@njit(cache=True, parallel=True)
+def portfolio_metrics_nb(
+    close: tp.Array2d,
+    fillna_close: bool,
+    order_records: tp.RecordArray,
+    order_col_map: tp.ColMap,
+    trades_type: int,
+    group_lens: tp.Array1d,
+    init_cash: tp.Array1d,
+    ann_factor: float,
+    risk_free: float,
+    required_return: float,
+    ddof: int,
+) -> tp.Array2d:
+    """Compute all metrics of `MetricIdx` for each group of columns.
+
+    Args:
+        close (array): Raw close price of shape `(n_rows, n_cols)`, NaNs included.
+        fillna_close (bool): Whether to forward- and then backward-fill NaNs in `close` for valuation,
+            as `Portfolio.fillna_close`. Open trades are valued at the raw close in any case.
+        order_records (array): Order records of type `vectorbt.portfolio.enums.order_dt`.
+        order_col_map (tuple): Column map of `order_records` (see `vectorbt.records.nb.col_map_nb`).
+        trades_type (int): Type of trades for trade statistics (see `vectorbt.portfolio.enums.TradesType`).
+        group_lens (array): Number of columns in each group; pass ones for an ungrouped portfolio.
+        init_cash (array): Initial cash per group (per column if ungrouped).
+        ann_factor (float): Annualization factor `year_freq / freq`. NaN disables the return ratios.
+        risk_free (float): Per-period risk-free return (Sharpe and Omega ratios).
+        required_return (float): Required annual return (Omega ratio) or per-period return (Sortino ratio),
+            as in `vectorbt.returns.nb`.
+        ddof (int): Delta degrees of freedom of the standard deviation in the Sharpe ratio.
+
+    Returns an array of shape `(n_groups, n_metrics)`.
+
+    Groups are split into at most `max_chunks` chunks of consecutive groups, which threads process in parallel
+    with `chunk_metrics_nb`. Besides the output, memory use is proportional to the chunks in flight: their orders,
+    trade records and scratch buffers."""
+    order_col_lens = order_col_map[1]
+    order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
+    group_end_idxs = np.cumsum(group_lens)
+    group_start_idxs = group_end_idxs - group_lens
+    n_groups = group_lens.shape[0]
+    out = np.empty((n_groups, n_metrics), dtype=np.float64)
+
+    n_chunks = min(n_groups, max_chunks)
+    for chunk in prange(n_chunks):
+        chunk_metrics_nb(
+            close,
+            fillna_close,
+            order_records,
+            order_col_map,
+            order_col_start_idxs,
+            trades_type,
+            group_start_idxs,
+            group_end_idxs,
+            chunk * n_groups // n_chunks,
+            (chunk + 1) * n_groups // n_chunks,
+            init_cash,
+            ann_factor,
+            risk_free,
+            required_return,
+            ddof,
+            out,
+        )
+    return out
