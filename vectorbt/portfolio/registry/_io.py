@@ -1,9 +1,13 @@
-"""File primitives: the one atomic write helper every file write goes through, and an inter-process lock.
+"""File primitives: the atomic write helpers every file write goes through, and an inter-process lock.
 
 `atomic_write` writes to a temporary file in the destination's own folder (so that the final rename never
 crosses file systems), flushes and fsyncs it, then `os.replace`s it into place: readers see the old content
 or the new one, never a mix, and a crash leaves at most a temporary file whose name starts with `.` and
-ends with `.tmp`, which no reader looks at and `RunRegistry.repair` removes.
+ends with `.tmp`, which no reader looks at and `RunRegistry.repair` removes. `write_temp` and `commit` are
+its two halves, for changes that prepare several files before making any of them visible.
+
+Errors of the medium (`ENOSPC`, `EDQUOT`, `EACCES`, `EIO`) propagate as `OSError`, with the file they were
+about in `filename`.
 """
 
 import contextlib
@@ -17,7 +21,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["atomic_write", "fsync_dir", "FileLock", "TMP_SUFFIX", "is_temp_name"]
+__all__ = ["atomic_write", "write_temp", "commit", "discard", "fsync_dir", "FileLock", "TMP_SUFFIX",
+           "is_temp_name"]
 
 TMP_SUFFIX = ".tmp"
 """Suffix of temporary files; with the leading `.` it marks names that readers skip."""
@@ -39,33 +44,75 @@ def fsync_dir(path: tp.FileName) -> None:
         os.close(fd)
 
 
-def atomic_write(path: tp.FileName, data: bytes, sync_dir: bool = True) -> None:
-    """Write `data` to `path` atomically: temp file in the same folder, fsync, `os.replace`.
+def _name_the_file(e: OSError, path: str) -> None:
+    # "No space left on device" alone does not say where: name the file the write was for
+    if e.filename is None:
+        e.filename = path
 
-    With `sync_dir`, the folder is fsynced too, so the new name itself is durable. On any error the temp
-    file is removed and the error propagates; the previous content of `path`, if any, is untouched."""
+
+def write_temp(path: tp.FileName, data: bytes) -> str:
+    """The first half of `atomic_write`: write `data` to a new temporary file beside `path` and fsync it;
+    return the temporary file's path. `commit` moves it into place, `discard` removes it.
+
+    Preparing every file of a change first and only then renaming them into place keeps the part that can
+    fail for lack of space or quota before the point where the change becomes visible."""
     path = os.fspath(path)
     folder, name = os.path.split(path)
     tmp = os.path.join(
         folder, f".{name}.{os.getpid()}.{threading.get_ident()}.{os.urandom(4).hex()}{TMP_SUFFIX}"
     )
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            discard(tmp)
+            raise
+    except OSError as e:
+        _name_the_file(e, path)
+        raise
+    return tmp
+
+
+def commit(tmp: str, path: tp.FileName, sync_dir: bool = True) -> None:
+    """The second half of `atomic_write`: `os.replace` the temporary file `tmp` onto `path` (and with
+    `sync_dir` fsync the folder, so that the new name is durable). On failure `tmp` is removed."""
+    path = os.fspath(path)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            discard(tmp)
+            raise
+        if sync_dir:
+            fsync_dir(os.path.dirname(path) or ".")
+    except OSError as e:
+        _name_the_file(e, path)
         raise
-    if sync_dir:
-        fsync_dir(folder or ".")
+
+
+def discard(tmp: tp.Optional[str]) -> None:
+    """Remove a temporary file made by `write_temp`, if it is still there."""
+    if tmp is not None:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+
+
+def atomic_write(path: tp.FileName, data: bytes, sync_dir: bool = True) -> None:
+    """Write `data` to `path` atomically: temp file in the same folder, fsync, `os.replace`.
+
+    With `sync_dir`, the folder is fsynced too, so the new name itself is durable. On any error the temp
+    file is removed and the error propagates (an `OSError` without a file name gets `path` as its
+    `filename`, so that "No space left on device" says where); the previous content of `path`, if any, is
+    untouched."""
+    commit(write_temp(path, data), path, sync_dir=sync_dir)
 
 
 class FileLock:

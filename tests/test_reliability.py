@@ -1,0 +1,487 @@
+"""Reliability of a registry on disk: damaged and tampered pickles, signatures, read-only use, a registry
+written by version 1 of the format, and errors of the medium (full disk, I/O errors) in the middle of writes.
+
+Concurrent writers and processes killed mid-write are in the shared store suite (`store_suite.py`)."""
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from store_suite import files_of, hard_timeout, tiny_pf, tiny_sweep_pf
+from vectorbt.portfolio.registry import (
+    IntegrityError,
+    ReadOnlyError,
+    RunRegistry,
+    codec,
+)
+from vectorbt.portfolio.registry.registry import ENV_KEY
+from vectorbt.portfolio.registry.stores import file_store
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+REGISTRY_V1 = os.path.join(FIXTURES, "registry_v1")
+
+
+@pytest.fixture(autouse=True)
+def _timeout():
+    with hard_timeout(60):
+        yield
+
+
+@pytest.fixture(scope="module")
+def pf():
+    return tiny_pf(0)
+
+
+@pytest.fixture(scope="module")
+def pf2():
+    return tiny_pf(1)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return tiny_sweep_pf()
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "reg"
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Fail the test if anything is unpickled (a damaged or tampered pickle must never get that far)."""
+    import pickle
+
+    import dill
+    import vectorbt as vbt
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pickle was unpickled")
+
+    monkeypatch.setattr(vbt.Portfolio, "loads", classmethod(refuse))
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(dill, "loads", refuse)
+
+
+def pickle_path(reg, run_id, deleted=False):
+    return os.path.join(reg.store.root, "trash" if deleted else "runs", run_id, "portfolio.pkl")
+
+
+def edit_meta(reg, run_id, edit):
+    meta_path = os.path.join(reg.store.root, "runs", run_id, "run.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    edit(meta)
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+
+
+# ############# Integrity ############# #
+
+
+@pytest.mark.parametrize("damage", ["flip_first", "flip_middle", "flip_last", "truncate", "empty", "append"])
+def test_damaged_pickle_raises_integrity_error(path, sweep, pf, damage, request):
+    reg = RunRegistry(path)
+    rec = reg.register(sweep, name="victim")
+    other = reg.register(pf, name="bystander")
+    p = pickle_path(reg, rec.run_id)
+    data = bytearray(open(p, "rb").read())
+    if damage.startswith("flip"):
+        i = {"flip_first": 0, "flip_middle": len(data) // 2, "flip_last": len(data) - 1}[damage]
+        data[i] ^= 0x01
+    elif damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "empty":
+        data = bytearray()
+    else:
+        data += b"\x00"
+    with open(p, "wb") as f:
+        f.write(data)
+    request.getfixturevalue("no_unpickling")
+    for call in (lambda: reg.load(rec.run_id), lambda: reg.load(rec.run_id, column=5)):
+        with pytest.raises(IntegrityError) as e:
+            call()
+        assert rec.run_id in str(e.value) and "portfolio.pkl" in str(e.value)
+        assert e.value.run_id == rec.run_id and e.value.file == "portfolio.pkl"
+        expected = "sha256" if damage.startswith("flip") else "size"
+        assert expected in str(e.value)
+    problems = reg.check()
+    assert [(p.kind, p.run_id) for p in problems] == [("checksum", rec.run_id)]
+    assert not problems[0].repairable
+    before = files_of(path)
+    assert reg.repair() == []  # damaged runs are reported, never touched
+    assert files_of(path) == before
+    assert reg.get(rec.run_id).name == "victim"  # the metadata still reads
+    assert reg.get(other.run_id).name == "bystander"
+
+
+def test_intact_pickle_loads(path, sweep):
+    reg = RunRegistry(path)
+    rec = reg.register(sweep, name="ok")
+    assert reg.load(rec.run_id).total_return().tolist() == sweep.total_return().tolist()
+    assert reg.load(rec.run_id, column=5).total_return() == pytest.approx(sweep[5].total_return())
+
+
+# ############# Signing ############# #
+
+
+def test_signing_with_a_key(path, pf, pf2):
+    signed = RunRegistry(path, signing_key="s3cret")
+    rec = signed.register(pf, name="signed")
+    info = rec.files["portfolio.pkl"]
+    blob = open(pickle_path(signed, rec.run_id), "rb").read()
+    import hmac
+
+    assert info["hmac_sha256"] == hmac.new(b"s3cret", blob, hashlib.sha256).hexdigest()
+    assert RunRegistry(path, signing_key=b"s3cret").load(rec.run_id).total_return() == pytest.approx(
+        pf.total_return())
+    with pytest.raises(IntegrityError, match="signature does not match"):
+        RunRegistry(path, signing_key="wrong").load(rec.run_id)
+    # without a key, the signature is not checked (sha256 still is)
+    assert RunRegistry(path).load(rec.run_id).total_return() == pytest.approx(pf.total_return())
+
+    # an unsigned run is refused by a registry that has a key
+    unsigned = RunRegistry(path).register(pf2, name="unsigned")
+    assert "hmac_sha256" not in unsigned.files["portfolio.pkl"]
+    with pytest.raises(IntegrityError, match="not signed"):
+        signed.load(unsigned.run_id)
+    assert any(p.run_id == unsigned.run_id for p in signed.check())
+    assert RunRegistry(path).check() == []
+
+
+def test_signing_key_from_the_environment(path, pf, monkeypatch):
+    monkeypatch.setenv(ENV_KEY, "from-env")
+    reg = RunRegistry(path)
+    rec = reg.register(pf, name="env-signed")
+    assert "hmac_sha256" in rec.files["portfolio.pkl"]
+    assert reg.load(rec.run_id) is not None
+    with pytest.raises(IntegrityError, match="signature"):
+        RunRegistry(path, signing_key="other").load(rec.run_id)
+    monkeypatch.delenv(ENV_KEY)
+    with pytest.raises(IntegrityError, match="signature"):
+        RunRegistry(path, signing_key="other").load(rec.run_id)
+    assert RunRegistry(path, signing_key="from-env").load(rec.run_id) is not None
+
+
+def test_tampered_pickle_with_matching_sha256(path, pf, pf2, monkeypatch, request):
+    """Someone who can write the folder swaps the pickle and updates size and sha256 in run.json: sha256 only
+    protects against accidents; the signature catches it, as long as the key stays secret."""
+    signed = RunRegistry(path, signing_key="s3cret")
+    rec = signed.register(pf, name="target")
+    evil = pf2.dumps()  # any pickle: on load, a pickle can run arbitrary code
+    with open(pickle_path(signed, rec.run_id), "wb") as f:
+        f.write(evil)
+
+    def forge(meta):
+        meta["files"]["portfolio.pkl"]["sha256"] = hashlib.sha256(evil).hexdigest()
+        meta["files"]["portfolio.pkl"]["size"] = len(evil)
+
+    edit_meta(signed, rec.run_id, forge)
+    # without a key: nothing to notice, the forged file loads
+    assert RunRegistry(path).load(rec.run_id).total_return() == pytest.approx(pf2.total_return())
+    request.getfixturevalue("no_unpickling")
+    with pytest.raises(IntegrityError, match="signature does not match") as e:
+        signed.load(rec.run_id)
+    assert e.value.run_id == rec.run_id and e.value.file == "portfolio.pkl"
+    # removing the signature does not help either
+    edit_meta(signed, rec.run_id, lambda meta: meta["files"]["portfolio.pkl"].pop("hmac_sha256"))
+    with pytest.raises(IntegrityError, match="not signed"):
+        signed.load(rec.run_id)
+
+
+def test_bad_signing_key(path):
+    for key in ("", b"", 5, ["k"]):
+        with pytest.raises(TypeError, match="signing_key"):
+            RunRegistry(path, signing_key=key)
+
+
+# ############# Read-only ############# #
+
+
+def _populated(path, pf, pf2, sweep):
+    reg = RunRegistry(path)
+    a = reg.register(sweep, name="a", params={"p": 1}, tags=["x"])
+    b = reg.register(pf, name="b")
+    c = reg.register(pf2, name="c")
+    reg.delete(c.run_id)
+    reg.list()
+    return a, b, c
+
+
+def test_read_only_registry(path, pf, pf2, sweep, monkeypatch):
+    a, b, c = _populated(path, pf, pf2, sweep)
+    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 1)  # would compact, if it were allowed to write
+    before = files_of(path)
+    ro = RunRegistry(path, read_only=True)
+    assert ro.read_only
+    assert sorted(ro.list().index) == [a.run_id, b.run_id] and list(ro) == [a.run_id, b.run_id] and len(ro) == 2
+    assert a.run_id in ro and c.run_id not in ro
+    assert list(ro.list(deleted=True).index) == [c.run_id]
+    assert ro.compare([a.run_id, b.run_id]).shape[1] == 2
+    assert len(ro.best("total_return", n=None)) == 4
+    assert ro.load(a.run_id, column=5).total_return() == pytest.approx(sweep[5].total_return())
+    assert ro.get(b.run_id).name == "b"
+    assert ro.check() == []
+    writes = {
+        "register": lambda: ro.register(pf, name="x"),
+        "pf.register": lambda: pf.register(name="x", registry=ro),
+        "update": lambda: ro.update(a.run_id, notes="x"),
+        "delete": lambda: ro.delete(a.run_id),
+        "purge": lambda: ro.delete(a.run_id, purge=True),
+        "restore": lambda: ro.restore(c.run_id),
+        "gc": lambda: ro.gc(),
+        "repair": lambda: ro.repair(),
+        "rebuild_index": lambda: ro.rebuild_index(),
+    }
+    for what, call in writes.items():
+        with pytest.raises(ReadOnlyError, match="read-only") as e:
+            call()
+        assert isinstance(e.value, PermissionError), what
+    assert files_of(path) == before
+
+
+def test_folder_without_write_permission_opens_read_only(path, pf, pf2, sweep, monkeypatch):
+    """As root, permission bits do not stop writes: simulate a folder the process cannot write to."""
+    a, b, c = _populated(path, pf, pf2, sweep)
+    before = files_of(path)
+    real_access = os.access
+
+    def access(p, mode, *args, **kwargs):
+        if mode & os.W_OK:
+            return False
+        return real_access(p, mode, *args, **kwargs)
+
+    monkeypatch.setattr(file_store.os, "access", access)
+    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 1)
+    reg = RunRegistry(path)
+    assert reg.read_only
+    assert sorted(reg.list().index) == [a.run_id, b.run_id]
+    assert reg.load(b.run_id).total_return() == pytest.approx(pf.total_return())
+    with pytest.raises(ReadOnlyError, match="read-only"):
+        reg.register(pf, name="x")
+    with pytest.raises(ReadOnlyError):
+        reg.update(a.run_id, tags=["y"])
+    assert files_of(path) == before
+
+
+def test_read_only_with_damaged_index_writes_nothing(path, pf, pf2, sweep):
+    a, b, c = _populated(path, pf, pf2, sweep)
+    with open(os.path.join(path, "index", "snapshot.json"), "wb") as f:
+        f.write(b"{damaged")
+    before = files_of(path)
+    ro = RunRegistry(path, read_only=True)
+    assert sorted(ro.list().index) == [a.run_id, b.run_id]
+    assert [p.kind for p in ro.check()] == ["index_drift"]
+    with pytest.raises(ReadOnlyError):
+        ro.repair()
+    assert files_of(path) == before
+
+
+# ############# Format stability: a registry written by version 1 ############# #
+
+
+@pytest.fixture(scope="module")
+def v1_expected():
+    with open(os.path.join(FIXTURES, "registry_v1_expected.json")) as f:
+        return json.load(f)
+
+
+def test_v1_fixture_is_complete(v1_expected):
+    assert os.path.isfile(os.path.join(REGISTRY_V1, "registry.json"))
+    assert os.path.isfile(os.path.join(REGISTRY_V1, "index", "snapshot.json"))
+    assert len(v1_expected["runs"]) == 3
+
+
+def _check_v1(reg, v1_expected):
+    live = [r for r in v1_expected["runs"] if not r["deleted"]]
+    trashed = [r for r in v1_expected["runs"] if r["deleted"]]
+    table = reg.list()
+    assert sorted(table.index) == sorted(r["run_id"] for r in live)
+    assert list(reg) == sorted(r["run_id"] for r in live) and len(reg) == 2
+    for exp in v1_expected["runs"]:
+        rec = reg.store.read(exp["run_id"], deleted=exp["deleted"])
+        assert rec.name == exp["name"] and rec.tags == exp["tags"] and rec.notes == exp["notes"]
+        assert rec.status == exp["status"] and rec.grouped == exp["grouped"]
+        assert rec.n_columns == exp["n_columns"] and rec.column_names == exp["column_names"]
+        assert codec.canonical(rec.params) == codec.canonical(codec.decode(exp["params"]))
+        assert rec.columns == codec.decode(exp["columns"])
+        for metric, values in exp["metrics"].items():
+            np.testing.assert_array_equal(rec.metrics[metric].to_numpy(), np.array(codec.decode(values)))
+        if not exp["deleted"]:
+            row = table.loc[exp["run_id"]]
+            assert row["name"] == exp["name"] and list(row["tags"]) == exp["tags"]
+            pos = rec.best_position("sharpe_ratio")
+            assert row["total_return"] == codec.decode(exp["metrics"]["total_return"])[pos]
+            pf = reg.load(exp["run_id"])
+            np.testing.assert_allclose(np.atleast_1d(pf.total_return()),
+                                       codec.decode(exp["metrics"]["total_return"]), rtol=1e-12)
+            label = rec.columns[pos]
+            one = reg.load(exp["run_id"], column=label)
+            assert one.total_return() == pytest.approx(codec.decode(exp["metrics"]["total_return"])[pos], rel=1e-12)
+    sweep = live[0]
+    assert sweep["name"] == "ma_sweep"
+    params = codec.decode(sweep["params"])
+    row = table.loc[sweep["run_id"]]
+    assert row["asset"] == "DEMO" and row["fees"] == 0.001 and row["windows"] == (3, 5, 8)
+    assert row["since"] == params["since"]
+    rec = reg.get(sweep["run_id"])
+    assert type(rec.params["seed"]) is np.int64 and type(rec.params["windows"]) is tuple
+    assert type(rec.params["stop"]) is float and np.isnan(rec.params["stop"])
+    assert rec.params["since"] == pd.Timestamp("2022-01-01", tz="Europe/Paris")
+    assert row["status"] == "candidate" and "reviewed" in row["tags"]
+    best = reg.best("total_return", n=None)
+    assert len(best) == 5  # 3 sweep configurations + 2 groups
+    expected_best = sorted(((v, r["run_id"]) for r in live for v in codec.decode(r["metrics"]["total_return"])),
+                           key=lambda x: -x[0])
+    assert best["total_return"].tolist() == [v for v, _ in expected_best]
+    assert best["run_id"].tolist() == [i for _, i in expected_best]
+    trash = reg.list(deleted=True)
+    assert list(trash.index) == [trashed[0]["run_id"]]
+    assert trash.loc[trashed[0]["run_id"], "deleted_at"] == pd.Timestamp(trashed[0]["deleted_at"])
+    assert reg.check() == []
+
+
+def test_v1_registry_reads_in_place_read_only(v1_expected):
+    before = files_of(REGISTRY_V1)
+    _check_v1(RunRegistry(REGISTRY_V1, read_only=True), v1_expected)
+    assert files_of(REGISTRY_V1) == before  # the committed fixture is never written
+
+
+def test_v1_registry_reads_and_rebuilds_in_a_copy(tmp_path, v1_expected):
+    copy = tmp_path / "v1"
+    shutil.copytree(REGISTRY_V1, copy)
+    reg = RunRegistry(copy)
+    _check_v1(reg, v1_expected)
+    table, trash = reg.store.table(), reg.store.table(deleted=True)
+    reg.rebuild_index()
+    pd.testing.assert_frame_equal(reg.store.table(), table)
+    pd.testing.assert_frame_equal(reg.store.table(deleted=True), trash)
+    _check_v1(RunRegistry(copy), v1_expected)
+
+
+# ############# Errors of the medium ############# #
+
+
+class Failing:
+    """Replaces an `os` function: the `at`-th call (counting from 1) raises `OSError(code)`."""
+
+    def __init__(self, real, at, code=errno.ENOSPC, only=None):
+        self.real, self.at, self.code, self.only, self.calls = real, at, code, only, 0
+
+    def __call__(self, *args, **kwargs):
+        if self.only is None or self.only(*args):
+            self.calls += 1
+            if self.calls == self.at:
+                raise OSError(self.code, os.strerror(self.code))
+        return self.real(*args, **kwargs)
+
+
+def names_of(path):
+    return set(files_of(path))
+
+
+def _assert_nothing_left(path, before_names, reg, earlier):
+    assert names_of(path) == before_names  # no staging folder, no temp file, no event
+    assert not [n for n in names_of(path) if ".staging-" in n or n.endswith(".tmp")]
+    fresh = RunRegistry(path)
+    for r in (reg, fresh):
+        assert list(r.list().index) == [e.run_id for e in earlier] and len(r) == len(earlier)
+    for e in earlier:
+        assert fresh.get(e.run_id).to_dict() == e.to_dict()
+        fresh.load(e.run_id)
+    assert fresh.check() == []
+
+
+@pytest.mark.parametrize("at", [1, 2, 3, 4])
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
+def test_write_failure_during_register_leaves_nothing(path, pf, pf2, monkeypatch, at, code):
+    """The 1st, 2nd, 3rd, 4th write of a registration (pickle, metrics, run.json, event) fails."""
+    reg = RunRegistry(path)
+    earlier = [reg.register(pf, name="earlier")]
+    reg.list()
+    before = names_of(path)
+    failing = Failing(os.write, at, code)
+    with monkeypatch.context() as m:
+        m.setattr(os, "write", failing)
+        with pytest.raises(OSError) as e:
+            reg.register(pf2, name="doomed")
+    assert failing.calls == at
+    assert e.value.errno == code and e.value.filename and str(path) in e.value.filename
+    assert os.strerror(code) in str(e.value)
+    _assert_nothing_left(path, before, reg, earlier)
+    assert reg.register(pf2, name="fine").run_id in reg  # and the next registration works
+
+
+@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 3), ("fsync", 4), ("fsync", 5), ("fsync", 6),
+                                     ("fsync", 7), ("mkdir", 1), ("open", 1), ("open", 4), ("open", 5),
+                                     ("rename", 1), ("replace", 1), ("replace", 4)])
+def test_other_failures_during_register_leave_nothing(path, pf, pf2, monkeypatch, what, at):
+    """fsync, mkdir (the staging folder), open (a temp file), rename (the commit) and replace (of a file into
+    the staging folder, or of the event after the commit: the run is then taken back) fail."""
+    reg = RunRegistry(path)
+    earlier = [reg.register(pf, name="earlier")]
+    reg.list()
+    before = names_of(path)
+    failing = Failing(getattr(os, what), at, errno.ENOSPC if what in ("mkdir", "open") else errno.EIO)
+    with monkeypatch.context() as m:
+        m.setattr(os, what, failing)
+        with pytest.raises(OSError):
+            reg.register(pf2, name="doomed")
+    assert failing.calls >= at  # (cleaning up may call it again)
+    _assert_nothing_left(path, before, reg, earlier)
+
+
+@pytest.mark.parametrize("at", [1, 2])
+def test_write_failure_during_update_and_delete_changes_nothing(path, pf, pf2, monkeypatch, at):
+    """update and delete write a new run.json and an event: either failing changes nothing."""
+    reg = RunRegistry(path)
+    a = reg.register(pf, name="a", tags=["t"])
+    b = reg.register(pf2, name="b")
+    reg.delete(b.run_id)
+    reg.list()
+    before = files_of(path)
+    calls = [lambda: reg.update(a.run_id, add_tags=["new"], notes="new"), lambda: reg.delete(a.run_id),
+             lambda: reg.restore(b.run_id)]
+    if at == 1:
+        calls.append(lambda: reg.gc())  # a purge writes only its event
+    for call in calls:
+        with monkeypatch.context() as m:
+            m.setattr(os, "write", Failing(os.write, at))
+            with pytest.raises(OSError) as e:
+                call()
+        assert e.value.errno == errno.ENOSPC
+        assert names_of(path) == set(before)
+        for r in (reg, RunRegistry(path)):
+            assert list(r.list().index) == [a.run_id] and list(r.list(deleted=True).index) == [b.run_id]
+            assert r.get(a.run_id).to_dict() == a.to_dict()
+            assert r.list().loc[a.run_id, "tags"] == ("t",)
+        assert RunRegistry(path).check() == []
+
+
+# ############# Known gaps outside the store (see the report; registry.py is not ours to change) ############# #
+
+
+@pytest.mark.xfail(reason="RunRegistry.best shares parameter objects with its per-run cache (_configs): changing a "
+                          "list in the returned frame changes the next result", strict=False)
+def test_best_returns_copies(path, pf):
+    reg = RunRegistry(path)
+    reg.register(pf, name="x", params={"lst": [1, 2]})
+    reg.best("total_return").loc[0, "lst"].append(99)
+    assert reg.best("total_return").loc[0, "lst"] == [1, 2]
+
+
+@pytest.mark.xfail(reason="RunRegistry.check lets SchemaVersionError (and other read errors) of its checksum pass "
+                          "escape instead of reporting the run; RunRegistry.best fails on such a run", strict=False)
+def test_registry_check_and_best_survive_an_unreadable_run(path, pf, pf2):
+    reg = RunRegistry(path)
+    newer = reg.register(pf, name="newer")
+    reg.register(pf2, name="fine")
+    edit_meta(reg, newer.run_id, lambda meta: meta.update(schema_version=2))
+    assert any(p.run_id == newer.run_id for p in reg.check())
+    assert len(reg.best("total_return", n=None)) >= 1
