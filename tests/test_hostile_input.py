@@ -243,9 +243,6 @@ def test_accepted_values_examples(base, pf, value):
     assert same(got["v"], value) and same(got["in_list"], [value]) and same(got["in_tuple"], (value,))
 
 
-@pytest.mark.xfail(reason="codec stores time zones as fixed offsets: the IANA zone name is lost (same instant, "
-                          "same offset, but e.g. adding 6 months then crosses DST differently); see report",
-                   strict=False)
 def test_iana_time_zone_round_trips(base, pf):
     reg = fresh(base)
     ts = pd.Timestamp("2024-01-15 12:00", tz="Europe/Paris")
@@ -256,8 +253,6 @@ def test_iana_time_zone_round_trips(base, pf):
     assert str(got["ts"].tz) == "Europe/Paris" and got["d"].tzinfo == d.tzinfo  # this does not
 
 
-@pytest.mark.xfail(reason="codec stores np.longdouble via float(): precision beyond float64 is lost, although "
-                          "the value is accepted; see report", strict=False)
 def test_longdouble_round_trips_or_is_refused(base, pf):
     reg = fresh(base)
     value = np.longdouble(1) / np.longdouble(3)
@@ -270,16 +265,12 @@ def test_longdouble_round_trips_or_is_refused(base, pf):
     assert reg.get(rec.run_id).params["v"] == value
 
 
-@pytest.mark.xfail(reason="codec drops datetime.fold (fold=1 comes back as 0; == ignores it); see report",
-                   strict=False)
 def test_datetime_fold_round_trips(base, pf):
     reg = fresh(base)
     d = dt.datetime(2024, 10, 27, 2, 30, fold=1)
     assert reg.get(reg.register(pf, name="fold", params={"d": d}).run_id).params["d"].fold == 1
 
 
-@pytest.mark.xfail(reason="codec stores an array's dtype by name ('int16'): a non-native byte order ('>i2') comes "
-                          "back native (equal values, different dtype); see report", strict=False)
 def test_byte_order_round_trips(base, pf):
     reg = fresh(base)
     value = np.arange(3, dtype=">i4" if np.little_endian else "<i4")

@@ -272,7 +272,7 @@ def test_folder_without_write_permission_opens_read_only(path, pf, pf2, sweep, m
 
 def test_read_only_with_damaged_index_writes_nothing(path, pf, pf2, sweep):
     a, b, c = _populated(path, pf, pf2, sweep)
-    with open(os.path.join(path, "index", "snapshot.json"), "wb") as f:
+    with open(os.path.join(path, "index", "snapshot.npz"), "wb") as f:
         f.write(b"{damaged")
     before = files_of(path)
     ro = RunRegistry(path, read_only=True)
@@ -294,7 +294,7 @@ def v1_expected():
 
 def test_v1_fixture_is_complete(v1_expected):
     assert os.path.isfile(os.path.join(REGISTRY_V1, "registry.json"))
-    assert os.path.isfile(os.path.join(REGISTRY_V1, "index", "snapshot.json"))
+    assert os.path.isfile(os.path.join(REGISTRY_V1, "index", "snapshot.npz"))
     assert len(v1_expected["runs"]) == 3
 
 
@@ -467,8 +467,6 @@ def test_write_failure_during_update_and_delete_changes_nothing(path, pf, pf2, m
 # ############# Known gaps outside the store (see the report; registry.py is not ours to change) ############# #
 
 
-@pytest.mark.xfail(reason="RunRegistry.best shares parameter objects with its per-run cache (_configs): changing a "
-                          "list in the returned frame changes the next result", strict=False)
 def test_best_returns_copies(path, pf):
     reg = RunRegistry(path)
     reg.register(pf, name="x", params={"lst": [1, 2]})
@@ -476,8 +474,6 @@ def test_best_returns_copies(path, pf):
     assert reg.best("total_return").loc[0, "lst"] == [1, 2]
 
 
-@pytest.mark.xfail(reason="RunRegistry.check lets SchemaVersionError (and other read errors) of its checksum pass "
-                          "escape instead of reporting the run; RunRegistry.best fails on such a run", strict=False)
 def test_registry_check_and_best_survive_an_unreadable_run(path, pf, pf2):
     reg = RunRegistry(path)
     newer = reg.register(pf, name="newer")

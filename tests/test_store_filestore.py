@@ -2,6 +2,7 @@
 (layout, compaction of events into the snapshot, damaged index files, foreign folders, schema versions,
 coarse file system clocks, the lock around committing a run)."""
 
+import io
 import json
 import os
 import threading
@@ -21,6 +22,7 @@ from vectorbt.portfolio.registry import (
     SchemaVersionError,
 )
 from vectorbt.portfolio.registry._io import FileLock
+from vectorbt.portfolio.registry.index import read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.stores import file_store
 
 start_forkserver()  # at collection: the children's warm-up overlaps with the tests that run before them
@@ -126,9 +128,9 @@ def test_compaction_folds_events_and_keeps_the_index_exact(tmp_path, monkeypatch
     reg.delete(ids[0])
     reg.delete(ids[1], purge=True)
     reg.list()  # >= 8 unfolded events: folds them into a snapshot
-    snapshot = json.load(open(path / "index" / "snapshot.json"))
+    _, folded = read_snapshot((path / "index" / "snapshot.npz").read_bytes())
     events = event_names(path)
-    assert len(snapshot["events"]) >= 8 and set(snapshot["events"]) <= set(events)
+    assert len(folded) >= 8 and set(folded) <= set(events)
     assert len(events) == 15  # young events are kept (grace period) ...
 
     monkeypatch.setattr(file_store, "EVENT_GRACE_SECONDS", 0.0)
@@ -177,12 +179,20 @@ def test_damaged_snapshot_is_rebuilt_from_the_folders(tmp_path, monkeypatch, pf)
     ids = [reg.register(pf, name=f"r{i}").run_id for i in range(3)]
     reg.delete(ids[0])
     reg.list()
-    snapshot = path / "index" / "snapshot.json"
+    snapshot = path / "index" / "snapshot.npz"
     assert snapshot.exists()
+    good = snapshot.read_bytes()
     expected, expected_trash = reg.store.table(), reg.store.table(deleted=True)
     monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 256)  # no compaction to heal it by the way
-    for damage in (b"{not json", b'{"rows": 5, "events": []}', b'{"rows": [{"x": 1}], "events": []}', b"[]",
-                   b'{"schema_version": 99, "rows": [], "events": []}', b""):
+    columns, events = read_snapshot(good)
+    newer = io.BytesIO()
+    np.savez(newer, meta=np.frombuffer(json.dumps({"snapshot_version": 99}).encode(), np.uint8))
+    missing_codes = io.BytesIO()
+    with np.load(io.BytesIO(good)) as archive:
+        np.savez(missing_codes, **{k: archive[k] for k in archive.files if not k.startswith("codes_")})
+    bad_id = dict(columns, run_id=["../x"] + columns["run_id"][1:])
+    for damage in (b"not a zip", b"", good[: len(good) // 2], newer.getvalue(), missing_codes.getvalue(),
+                   snapshot_bytes(bad_id, events)):
         snapshot.write_bytes(damage)
         fresh = FileStore(path)
         pd.testing.assert_frame_equal(fresh.table(), expected)
@@ -191,7 +201,7 @@ def test_damaged_snapshot_is_rebuilt_from_the_folders(tmp_path, monkeypatch, pf)
         assert [p.kind for p in problems] == ["index_drift"] and "snapshot" in problems[0].detail
         assert any("rebuilt the index" in a for a in RunRegistry(fresh).repair())
         assert fresh.check() == []
-        json.loads(snapshot.read_bytes())  # valid again
+        read_snapshot(snapshot.read_bytes())  # valid again
     # the same for a reader that was already running, and for a read-only one
     snapshot.write_bytes(b"garbage")
     pd.testing.assert_frame_equal(reg.store.table(), expected)
@@ -212,12 +222,13 @@ def test_snapshot_with_a_row_that_cannot_be_shown(tmp_path, monkeypatch, pf):
     reg.list()
     monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 256)
     expected = reg.store.table()
-    snapshot = path / "index" / "snapshot.json"
-    data = json.loads(snapshot.read_text())
-    data["rows"][0]["created_at"] = "not a time"
-    snapshot.write_text(json.dumps(data))
+    snapshot = path / "index" / "snapshot.npz"
+    columns, events = read_snapshot(snapshot.read_bytes())
+    columns["column"].uniques[0] = {"__vbtr__": "no such kind"}  # parses, but cannot be decoded
+    snapshot.write_bytes(snapshot_bytes(columns, events))
     fresh = FileStore(path)
-    assert [p.kind for p in fresh.check()] == ["index_drift"]
+    problems = fresh.check()
+    assert problems and {p.kind for p in problems} == {"index_drift"}
     pd.testing.assert_frame_equal(fresh.table(), expected)
     assert fresh.run_ids() == ids
     RunRegistry(FileStore(path)).repair()

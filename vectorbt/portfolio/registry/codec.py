@@ -6,9 +6,12 @@ Plain JSON loses information that matters in a backtest's parameters: tuples com
 small tagged object `{"__vbtr__": kind, ...}`; `decode` turns it back into an equal value of the same type.
 
 Supported: `None`, `bool`, `int`, `float` (NaN and ±inf included), `str` (any code point, NUL included),
-`list`, `tuple`, `dict` (any keys that are themselves supported and hashable), NumPy scalars and arrays of
-bool, integer, float, complex and string dtypes, `datetime.datetime`/`date`/`timedelta`, `pd.Timestamp`
-(time zone kept), `pd.Timedelta`. Anything else raises `TypeError` naming the offending field.
+`list`, `tuple`, `dict` (any keys that are themselves supported and hashable), NumPy scalars and
+arrays of bool, integer, float, complex and string dtypes (byte order kept; not `np.longdouble` or
+`np.clongdouble`, whose extra precision JSON cannot hold), `datetime.datetime` (`fold` kept)/`date`/`timedelta`,
+`pd.Timestamp`, `pd.Timedelta`. A time zone is kept as its offset and, for named zones (`zoneinfo`, `pytz`,
+`dateutil`), as its name, restored as a zone of the same kind when this machine knows it. Anything else raises
+`TypeError` naming the offending field.
 
 ```pycon
 >>> import numpy as np
@@ -25,6 +28,7 @@ np.int64(10)
 import datetime as dt
 import json
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -50,6 +54,74 @@ def _decode_float(text: str) -> float:
     return float(text)
 
 
+def _dtype(dtype: np.dtype) -> str:
+    """The stored form of a dtype: its name where that is exact (`'int64'`, as older versions wrote), else
+    `dtype.str`, which keeps the byte order (`'>i2'`) and the length of strings (`'<U5'`)."""
+    if dtype.kind == "U" or np.dtype(dtype.name) != dtype:
+        return dtype.str
+    return dtype.name
+
+
+def _check_precision(dtype: np.dtype, field: str, what: str) -> None:
+    if dtype.type in _EXTENDED:
+        raise TypeError(f"{field}: NumPy {what} of dtype {dtype} cannot be stored exactly (more precision than "
+                        "float64 holds); convert to float64/complex128 first")
+
+
+_EXTENDED = tuple({np.longdouble, np.clongdouble} - {np.float64, np.complex128})
+"""Extended-precision NumPy types: JSON numbers (float64) cannot hold them exactly, so they are refused."""
+
+
+def _zone(tz: tp.Any) -> tp.Optional[tp.Tuple[str, str]]:
+    """(library, name) of a named time zone, or None for fixed offsets (UTC included) and unnamed zones."""
+    module = type(tz).__module__
+    if module == "zoneinfo" or module.startswith("zoneinfo."):
+        key = getattr(tz, "key", None)
+        return ("zoneinfo", key) if isinstance(key, str) and key else None
+    if module.startswith("pytz"):
+        zone = getattr(tz, "zone", None)
+        return ("pytz", zone) if isinstance(zone, str) and zone else None
+    if module.startswith("dateutil"):
+        filename = getattr(tz, "_filename", None)
+        if not isinstance(filename, str) or not filename or type(tz).__name__ != "tzfile":
+            return None
+        if "zoneinfo" + os.sep in filename:
+            filename = filename.rsplit("zoneinfo" + os.sep, 1)[1]
+        return None if os.path.isabs(filename) else ("dateutil", filename)
+    return None
+
+
+def _encode_zone(out: tp.Dict[str, tp.Any], tz: tp.Any) -> tp.Dict[str, tp.Any]:
+    zone = _zone(tz) if tz is not None else None
+    if zone is not None:
+        out["tz"] = zone[1]
+        if zone[0] != "zoneinfo":
+            out["tzlib"] = zone[0]
+    return out
+
+
+def _decode_zone(data: tp.Dict[str, tp.Any]) -> tp.Any:
+    """The named time zone stored with a timestamp, or None if there is none or this machine lacks it."""
+    name = data.get("tz")
+    if not isinstance(name, str):
+        return None
+    lib = data.get("tzlib", "zoneinfo")
+    try:
+        if lib == "pytz":
+            import pytz
+
+            return pytz.timezone(name)
+        if lib == "dateutil":
+            from dateutil import tz as dateutil_tz
+
+            return dateutil_tz.gettz(name)
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(name)
+    except (ImportError, KeyError, ValueError, OSError):  # unknown zone or library here: keep the offset
+        return None
+
+
 def _np_scalar_value(value: np.generic) -> tp.Any:
     if isinstance(value, np.floating):
         return _float(float(value))
@@ -68,24 +140,27 @@ def encode(value: tp.Any, field: str = "value") -> tp.Any:
     if isinstance(value, np.generic):
         if value.dtype.kind not in _ARRAY_KINDS:
             raise TypeError(f"{field}: NumPy scalars of dtype {value.dtype} cannot be stored")
-        return {TAG: "np", "dtype": value.dtype.str if value.dtype.kind == "U" else value.dtype.name,
-                "v": _np_scalar_value(value)}
+        _check_precision(value.dtype, field, "scalars")
+        return {TAG: "np", "dtype": _dtype(value.dtype), "v": _np_scalar_value(value)}
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in _ARRAY_KINDS:
             raise TypeError(f"{field}: NumPy arrays of dtype {value.dtype} cannot be stored")
+        _check_precision(value.dtype, field, "arrays")
         flat = [_np_scalar_value(x) for x in value.reshape(-1)]
-        dtype = value.dtype.str if value.dtype.kind == "U" else value.dtype.name
-        return {TAG: "ndarray", "dtype": dtype, "shape": list(value.shape), "v": flat}
+        return {TAG: "ndarray", "dtype": _dtype(value.dtype), "shape": list(value.shape), "v": flat}
     if isinstance(value, pd.Timestamp):
         if value is pd.NaT:
             return {TAG: "nat"}
-        return {TAG: "timestamp", "v": value.isoformat(), "unit": value.unit}
+        return _encode_zone({TAG: "timestamp", "v": value.isoformat(), "unit": value.unit}, value.tz)
     if value is pd.NaT:
         return {TAG: "nat"}
     if isinstance(value, pd.Timedelta):
         return {TAG: "pd_timedelta", "v": int(value.value), "unit": value.unit}
     if type(value) is dt.datetime:
-        return {TAG: "datetime", "v": value.isoformat()}
+        out = _encode_zone({TAG: "datetime", "v": value.isoformat()}, value.tzinfo)
+        if value.fold:
+            out["fold"] = 1
+        return out
     if type(value) is dt.date:
         return {TAG: "date", "v": value.isoformat()}
     if type(value) is dt.timedelta:
@@ -142,13 +217,21 @@ def decode(data: tp.Any) -> tp.Any:
             flat = [decode(x) for x in v]
         return np.array(flat, dtype=dtype).reshape(data["shape"])
     if kind == "timestamp":
-        return pd.Timestamp(v).as_unit(data.get("unit", "ns"))
+        ts = pd.Timestamp(v)
+        zone = _decode_zone(data) if ts.tz is not None else None
+        if zone is not None:
+            ts = ts.tz_convert(zone)
+        return ts.as_unit(data.get("unit", "ns"))
     if kind == "nat":
         return pd.NaT
     if kind == "pd_timedelta":
         return pd.Timedelta(v, unit="ns").as_unit(data.get("unit", "ns"))
     if kind == "datetime":
-        return dt.datetime.fromisoformat(v)
+        value = dt.datetime.fromisoformat(v)
+        zone = _decode_zone(data) if value.tzinfo is not None else None
+        if zone is not None:
+            value = value.astimezone(zone)  # the same instant, hence the same offset and wall time
+        return value.replace(fold=1) if data.get("fold") else value
     if kind == "date":
         return dt.date.fromisoformat(v)
     if kind == "timedelta":

@@ -6,7 +6,8 @@ built-in exception that fits, so that existing `except KeyError:` or `except Val
 | error | also a | raised when |
 | --- | --- | --- |
 | `RunNotFoundError` | `KeyError` | no live run has that id (never registered, deleted, or a malformed id) |
-| `IntegrityError` | `ValueError` | a stored file does not match its recorded size, sha256 or signature |
+| `IntegrityError` | `ValueError` | a run's file is missing or damaged: a pickle that does not match its recorded
+  size, sha256 or signature, or metadata or metrics that cannot be read |
 | `ReadOnlyError` | `PermissionError` | a write is asked of a registry opened read-only |
 | `NotARegistryError` | `ValueError` | a folder exists but is not a run registry |
 | `SchemaVersionError` | `ValueError` | the registry or a run was written by a newer, unknown format |
@@ -47,9 +48,11 @@ class RunNotFoundError(RegistryError, KeyError):
 
 
 class IntegrityError(RegistryError, ValueError):
-    """A stored file does not match the size, sha256 or signature recorded for it.
+    """A run's file is missing or damaged.
 
-    Raised before anything is unpickled: a damaged or tampered portfolio file is never loaded."""
+    For a pickle: missing, or not matching the size, sha256 or signature recorded for it; raised before
+    anything is unpickled, so a damaged or tampered portfolio file is never loaded. For a run's metadata
+    (`run.json`) or metrics: missing, unparsable or inconsistent. `run_id` and `file` say which."""
 
     def __init__(self, run_id: str, file: str, detail: str) -> None:
         self.run_id = run_id

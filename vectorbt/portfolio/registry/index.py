@@ -123,7 +123,8 @@ class Coded:
 
     def decoded(self, convert: tp.Optional[tp.Callable[[tp.Any], tp.Any]] = None) -> np.ndarray:
         """The column as an object array of decoded values (each distinct value decoded once)."""
-        values = [None if v == MISSING else codec.decode(v) if _needs_decode(v) else v for v in self.uniques]
+        # a run without the parameter shows NaN, as pandas fills a column that one of two joined frames lacks
+        values = [np.nan if v == MISSING else codec.decode(v) if _needs_decode(v) else v for v in self.uniques]
         if convert is not None:
             values = [convert(v) for v in values]
         table = np.empty(len(values), dtype=object)
@@ -218,7 +219,7 @@ def columns_to_frame(columns: Columns) -> pd.DataFrame:
         index=index,
     )
     params = {}
-    for name, values in columns["params"].items():
+    for name, values in sorted(columns["params"].items()):  # one order, however the columns were merged
         if name in frame.columns or name in METRIC_NAMES:
             continue  # the registry refuses such names; never let one shadow a field
         params[name] = pd.Series(values.decoded(), index=index).infer_objects()
@@ -283,6 +284,11 @@ def read_snapshot(data: bytes) -> tp.Tuple[Columns, tp.List[str]]:
         metrics = aligned
     columns["metrics"] = metrics
     return columns, list(meta["events"])
+
+
+FRAME_FIELDS = 10
+"""Number of run-field columns that open the summary table (`name` ... `identity`); parameters follow, sorted
+by name, then the metrics."""
 
 
 class SummaryIndex:
@@ -386,6 +392,11 @@ class SummaryIndex:
                     added = rows_to_frame(rows)
                     newest_first = len(frame) == 0 or added.index[0] > frame.index[-1]
                     frame = pd.concat([frame, added]) if len(frame) else added
+                    # concat infers pandas' str dtype for the joined index: keep the one dtype every path gives
+                    frame.index = frame.index.astype(object)
+                    fixed = set(frame.columns[:FRAME_FIELDS]) | set(METRIC_NAMES)
+                    params = sorted(c for c in frame.columns if c not in fixed)
+                    frame = frame[[*frame.columns[:FRAME_FIELDS], *params, *METRIC_NAMES]]
                     if not newest_first:  # an update of an old run, or a run created with an old id
                         frame = frame.sort_index()
             self._frame = frame

@@ -166,7 +166,7 @@ def metric_settings(
 def _init_cash(pf: Portfolio, order_col_map: tp.ColMap, group_lens: tp.Array1d) -> tp.Array1d:
     """Initial cash per column/group, as `Portfolio.get_init_cash` with default arguments."""
     init_cash = pf._init_cash
-    if isinstance(init_cash, (int, np.integer)):
+    if isinstance(init_cash, int):  # an InitCashMode, as in Portfolio.get_init_cash
         out = nb.auto_init_cash_nb(pf.wrapper.shape_2d, pf.order_records, order_col_map, group_lens)
         if init_cash == InitCashMode.AutoAlign:
             out = np.full(out.shape, np.max(out))
@@ -237,12 +237,14 @@ def compute_metrics(
     order_records = pf.order_records
     order_col_map = col_map_nb(order_records["col"], n_cols)
     group_lens = wrapper.grouper.get_group_lens()
-    init_cash = _init_cash(pf, order_col_map, group_lens)
 
     n_threads = numba.get_num_threads()
+    chunksize = numba.get_parallel_chunksize()
     if close.size < parallel_min_cells:
         numba.set_num_threads(1)
+    numba.set_parallel_chunksize(1)  # threads take chunks of groups as they go: robust to a busy machine
     try:
+        init_cash = _init_cash(pf, order_col_map, group_lens)
         out = nb.portfolio_metrics_nb(
             close,
             resolved["fillna_close"],
@@ -258,4 +260,5 @@ def compute_metrics(
         )
     finally:
         numba.set_num_threads(n_threads)
+        numba.set_parallel_chunksize(chunksize)
     return pd.DataFrame(out, index=wrapper.get_columns(), columns=list(METRIC_NAMES))

@@ -95,7 +95,7 @@ n_metrics = len(MetricIdx)
 n_buffers = 8
 """Number of scratch rows of length `n_rows` that each chunk of groups needs, see `accumulate_col_nb`."""
 
-max_chunks = 64
+max_chunks = 128
 """Maximum number of chunks of groups that `portfolio_metrics_nb` distributes among threads."""
 
 
@@ -264,11 +264,9 @@ def drawdown_step_nb(
             peak_idx = i
             peak_val = cur_val
             valley_val = cur_val
-    elif not drawdown_started:
+    else:
+        valley_val = min(valley_val, cur_val) if drawdown_started else cur_val
         drawdown_started = True
-        valley_val = cur_val
-    elif cur_val < valley_val:
-        valley_val = cur_val
     return drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration
 
 
@@ -391,9 +389,11 @@ def return_ratios_1d_nb(
                 in_segment = 0.0 < max_cum < np.inf
                 dd = 0.0 if in_segment else cum / max_cum - 1
             elif in_segment:
-                if cum < segment_min:
-                    segment_min = cum
-                dd = np.nan if np.isnan(cum) else 0.0  # the segment's drawdown is taken when it ends
+                if np.isnan(cum):
+                    dd = np.nan
+                else:
+                    segment_min = min(segment_min, cum)
+                    dd = 0.0  # the segment's drawdown is taken when it ends
             else:
                 dd = cum / max_cum - 1
             if np.isnan(dd):
@@ -519,14 +519,6 @@ def add_flow_nb(a: float, b: float) -> float:
             return 0.0
         return out
     return add_nb(a, b)
-
-
-@njit(cache=True)
-def return_nb(input_value: float, output_value: float) -> float:
-    """`vectorbt.returns.nb.get_return_nb` with a shortcut for an unchanged finite value, whose return is zero."""
-    if output_value == input_value and np.isfinite(input_value):
-        return 0.0
-    return get_return_nb(input_value, output_value)
 
 
 @njit(cache=True)
@@ -665,7 +657,7 @@ def single_col_series_nb(
         else:
             asset_value = price * assets
         value = cash_now + asset_value
-        returns[i] = return_nb(prev_value, value)
+        returns[i] = get_return_nb(prev_value, value)
         prev_value = value
         if not np.isnan(value):
             drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration = drawdown_step_nb(
@@ -677,8 +669,6 @@ def single_col_series_nb(
         denom = add_flow_nb(free_cash_now, abs_asset_value)
         if denom == 0 or (abs_asset_value == 0 and not np.isnan(denom)):
             gross_exposure = 0.0
-        elif free_cash_now == 0 and np.isfinite(denom):
-            gross_exposure = 1.0  # all in: x / x
         else:
             gross_exposure = abs_asset_value / denom
         if not np.isnan(gross_exposure):

@@ -22,6 +22,7 @@ True
 ```
 """
 
+import copy
 import hashlib
 import hmac
 import math
@@ -30,14 +31,19 @@ import platform
 import re
 import tokenize
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
+from vectorbt.portfolio.registry.errors import (
+    DuplicateRunError,
+    IntegrityError,
+    RunNotFoundError,
+    SchemaVersionError,
+)
 from vectorbt.portfolio.registry.metrics import METRIC_NAMES, compute_metrics, metric_settings
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.provenance import capture
@@ -177,6 +183,26 @@ def _all_equal(values: tp.List[tp.Any]) -> bool:
             if codec.canonical(first) != codec.canonical(value):
                 return False
     return True
+
+
+_SHAREABLE = (type(None), bool, int, float, complex, str, bytes, np.generic, date, timedelta, pd.Timedelta)
+"""Immutable parameter values, which result frames may share with the per-run cache (`datetime` and
+`pd.Timestamp` are `date`s)."""
+
+
+def _own_copy(params: pd.DataFrame) -> pd.DataFrame:
+    """`params` with its own copy of every mutable value (lists, dicts, arrays, tuples holding them), so that
+    changing a value in a returned frame cannot change the cache it came from."""
+    params = params.copy()
+    for name in params.columns:
+        values = params[name].to_numpy()
+        if values.dtype != object or all(isinstance(v, _SHAREABLE) for v in values):
+            continue
+        out = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):  # one by one: lists and arrays must stay elements
+            out[i] = v if isinstance(v, _SHAREABLE) else copy.deepcopy(v)
+        params[name] = out
+    return params
 
 
 def _parse_age(older_than: tp.Any) -> tp.Optional[timedelta]:
@@ -484,10 +510,17 @@ class RunRegistry:
         return frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
 
     @staticmethod
-    def _tidy(frame: pd.DataFrame, keep: tp.Sequence[str] = ()) -> pd.DataFrame:
-        """Drop parameter columns that no row has (left over from runs filtered out)."""
+    def _tidy(frame: pd.DataFrame, keep: tp.Sequence[str] = (),
+              present: tp.Optional[tp.AbstractSet[str]] = None) -> pd.DataFrame:
+        """Drop parameter columns that no row has (left over from runs filtered out).
+
+        `present` names the parameters the rows' runs have; without it, a column that is missing (NaN or
+        None) on every row counts as absent, which also drops a parameter whose value is NaN on every row."""
         metric_or_field = set(METRIC_NAMES) | set(RUN_FIELDS) | set(keep)
-        empty = [c for c in frame.columns if c not in metric_or_field and frame[c].isna().all()]
+        if present is None:
+            empty = [c for c in frame.columns if c not in metric_or_field and frame[c].isna().all()]
+        else:
+            empty = [c for c in frame.columns if c not in metric_or_field and c not in present]
         return frame.drop(columns=empty)
 
     def list(
@@ -572,11 +605,18 @@ class RunRegistry:
         fields = runs.drop(columns=["column", "deleted_at", "identity", *METRIC_NAMES], errors="ignore")
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
         parts = []
+        run_params: tp.Dict[str, tp.List[str]] = {}
         for run_id, row in zip(runs.index, fields.itertuples(index=False)):
             try:
                 labels, params, metrics = self._configs(run_id)
             except RunNotFoundError:  # deleted since the table was read
                 continue
+            except (ValueError, OSError) as e:  # IntegrityError and SchemaVersionError are ValueErrors
+                warnings.warn(f"best: run {run_id!r} cannot be read and is left out ({type(e).__name__}: {e}); "
+                              "see RunRegistry.check()", stacklevel=2)
+                continue
+            run_params[run_id] = list(params.columns)
+            params = _own_copy(params)
             part = pd.DataFrame({"run_id": run_id}, index=range(len(metrics)))
             part["column"] = pd.Series(labels, dtype=object)
             for field, value in zip(fields.columns, row):
@@ -590,7 +630,8 @@ class RunRegistry:
         frame = self._sort(frame, metric, ascending)
         if n is not None:
             frame = frame.iloc[: int(n)]
-        return self._tidy(frame.reset_index(drop=True), keep=("run_id",))
+        present = {p for run_id in frame["run_id"].unique() for p in run_params.get(run_id, ())}
+        return self._tidy(frame.reset_index(drop=True), keep=("run_id",), present=present)
 
     def compare(self, run_ids: tp.Sequence[str], diff: bool = False) -> pd.DataFrame:
         """Runs side by side: one column per run (in the order given), one row per field, parameter, metric,
@@ -787,8 +828,10 @@ class RunRegistry:
     def check(self, checksums: bool = True, progress: tp.Optional[bool] = None) -> tp.List[Problem]:
         """Audit the registry without changing anything: leftovers of interrupted writes, orphan folders,
         index drift and, with `checksums`, pickles whose size or sha256 do not match their record (with a
-        progress bar when interactive, or as `progress` says)."""
+        progress bar when interactive, or as `progress` says). A run that cannot be read at all (damaged
+        metadata or metrics, or written by a newer format) is reported as `"unreadable"`, never raised."""
         problems = list(self.store.check())
+        unreadable = {p.run_id for p in problems if p.kind == "unreadable"}
         if checksums:
             for deleted in (False, True):
                 ids = self.store.table(deleted=deleted).index
@@ -797,9 +840,16 @@ class RunRegistry:
                         record = self.store.read(run_id, deleted=deleted)
                         self.verify(record, self.store.read_pickle(run_id, deleted=deleted))
                     except IntegrityError as e:
-                        problems.append(Problem("checksum", run_id, f"{run_id}/{PICKLE_FILE}", str(e), False))
+                        if e.file == PICKLE_FILE:
+                            problems.append(Problem("checksum", run_id, f"{run_id}/{PICKLE_FILE}", str(e), False))
+                        elif run_id not in unreadable:
+                            problems.append(Problem("unreadable", run_id, f"{run_id}/{e.file}", str(e), False))
                     except RunNotFoundError:
                         continue
+                    except (SchemaVersionError, ValueError, KeyError, OSError) as e:
+                        if run_id not in unreadable:  # the store's own check may have reported it already
+                            problems.append(Problem("unreadable", run_id, run_id, f"{type(e).__name__}: {e}",
+                                                    False))
         return problems
 
     def repair(self) -> tp.List[str]:

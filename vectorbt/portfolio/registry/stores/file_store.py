@@ -9,7 +9,8 @@
     runs/<run_id>/portfolio.pkl    the portfolio, as `pf.dumps()` makes it
     runs/<run_id>/metrics.npy      per-configuration metrics, float64, n_columns x n_metrics
     trash/<run_id>/...             runs deleted with `RunRegistry.delete`, same layout
-    index/snapshot.json            derived: summary rows of all runs, and which events they include
+    index/snapshot.npz             derived: the summary table of all runs, column-wise, and which events
+                                   it includes (plain arrays, read with allow_pickle=False)
     index/events/<t>-<pid>-<r>.json  derived: one summary row (or removal) per change since the snapshot
     lock                           an empty file that writers of metadata lock (never the data itself)
 ```
@@ -47,6 +48,7 @@ import re
 import shutil
 import threading
 import time
+import zipfile
 from datetime import datetime, timezone
 
 import numpy as np
@@ -67,17 +69,16 @@ from vectorbt.portfolio.registry.errors import (
     DuplicateRunError,
     IntegrityError,
     NotARegistryError,
-    ReadOnlyError,
     RunNotFoundError,
     SchemaVersionError,
 )
+from vectorbt.portfolio.registry.index import SummaryIndex, read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.metrics import METRIC_NAMES
 from vectorbt.portfolio.registry.run import (
     RUN_FIELDS,
     RunRecord,
     check_run_id,
     is_run_id,
-    rows_to_frame,
     summary_row,
 )
 from vectorbt.portfolio.registry.stores.base import Problem, RunStore
@@ -95,7 +96,7 @@ RUNS_DIR = "runs"
 TRASH_DIR = "trash"
 INDEX_DIR = "index"
 EVENTS_DIR = "events"
-SNAPSHOT_FILE = "snapshot.json"
+SNAPSHOT_FILE = "snapshot.npz"
 LOCK_FILE = "lock"
 META_FILE = "run.json"
 PICKLE_FILE = "portfolio.pkl"
@@ -543,19 +544,18 @@ class FileStore(RunStore):
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
         self._refresh()
-        frame = self._frame
-        if frame is None:
+        if self._frame is None:
             try:
-                frame = rows_to_frame(list(self._rows.values()))
+                frame = self._summary.frame()
             except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError):
                 # a row the index files hold cannot be shown: the index is derived, rebuild it (in memory)
                 # from the run folders; `check` compares the two and `repair` rewrites the files
-                self._rows = {}
+                self._summary = SummaryIndex()
                 self._reconcile()
-                self._live = {k for k, r in self._rows.items() if r.get("deleted_at") is None}
-                frame = rows_to_frame(list(self._rows.values()))
+                frame = self._summary.frame()
             self._frame = frame
             self._mutable_columns = _mutable_columns(frame)
+        frame = self._frame
         mask = frame["deleted_at"].notna().to_numpy()
         out = frame[mask if deleted else ~mask].copy()
         # `copy` copies the arrays, not the Python objects in object columns: copy lists, dicts and arrays
@@ -566,19 +566,18 @@ class FileStore(RunStore):
 
     def __len__(self) -> int:
         self._refresh()
-        return len(self._live)
+        return self._summary.live_count()
 
     def __contains__(self, run_id: object) -> bool:
         if not is_run_id(run_id):
             return False
         self._refresh()
-        return run_id in self._live
+        return run_id in self._summary and not self._summary.is_deleted(run_id)
 
     # ############# The index ############# #
 
     def _reset_cache(self) -> None:
-        self._rows: tp.Dict[str, tp.Dict[str, tp.Any]] = {}
-        self._live: tp.Set[str] = set()
+        self._summary = SummaryIndex()
         self._applied: tp.Set[str] = set()
         self._folded: tp.Set[str] = set()
         self._keys: tp.Dict[str, _StatKey] = {}
@@ -624,34 +623,31 @@ class FileStore(RunStore):
             changed |= self._reconcile()
         if changed:
             self._frame = None
-            self._live = {k for k, r in self._rows.items() if r.get("deleted_at") is None}
         self._keys = _trusted(keys, looked_at)
         # compact only when this call found new events: a call that merely looks again (a racy folder, or
         # right after `check`) changes no file
         if compact and new_events and not self.read_only and len(self._applied - self._folded) >= max(
-            COMPACT_MIN_EVENTS, COMPACT_FRACTION * len(self._rows)
+            COMPACT_MIN_EVENTS, COMPACT_FRACTION * len(self._summary)
         ):
             self._compact()
 
-    def _read_snapshot(self) -> tp.Optional[tp.Tuple[tp.Dict[str, tp.Any], tp.Set[str]]]:
-        """(rows, folded event names) of the snapshot; `None` if there is none; `ValueError` if damaged."""
+    def _read_snapshot(self) -> tp.Optional[tp.Tuple[SummaryIndex, tp.Set[str]]]:
+        """(summary index, folded event names) of the snapshot; `None` if there is none; `ValueError` if it
+        is damaged or of a newer format (it is derived: readers then rebuild it from the run folders)."""
         try:
-            data = _read_json(self._snapshot)
+            with open(self._snapshot, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
             return None
         try:
-            version = data.get("schema_version", 1)
-            if not isinstance(version, int) or version > STORE_SCHEMA_VERSION:
-                raise ValueError(f"schema_version {version!r}")
-            rows = {}
-            for row in data["rows"]:
-                if not _valid_row(row, row.get("run_id")):
-                    raise ValueError("a malformed row")
-                rows[row["run_id"]] = row
-            events = {str(n) for n in data["events"]}
-        except (KeyError, TypeError, AttributeError) as e:
+            columns, events = read_snapshot(data)
+            summary = SummaryIndex(columns)
+            if not all(is_run_id(run_id) for run_id in columns["run_id"]):
+                raise ValueError("a malformed run id")
+        except (SchemaVersionError, KeyError, TypeError, AttributeError, IndexError, EOFError, OSError,
+                zipfile.BadZipFile) as e:
             raise ValueError(f"{type(e).__name__}: {e}") from e
-        return rows, events
+        return summary, {str(n) for n in events}
 
     def _load_snapshot(self) -> None:
         self._reset_cache()
@@ -662,7 +658,7 @@ class FileStore(RunStore):
             return
         if snapshot is None:
             return
-        self._rows, self._folded = snapshot
+        self._summary, self._folded = snapshot
         self._applied = set(self._folded)
         self._frame = None
 
@@ -686,9 +682,9 @@ class FileStore(RunStore):
                 continue
             run_id, row = event["run_id"], event.get("row")
             if row is None:
-                self._rows.pop(run_id, None)
+                self._summary.remove(run_id)
             elif _valid_row(row, run_id):
-                self._rows[run_id] = row
+                self._summary.put(row)
             else:
                 continue
             changed = True
@@ -704,14 +700,14 @@ class FileStore(RunStore):
         """Make the index agree with the run folders: add runs it lacks, drop runs that are gone."""
         live, trashed = self._folder_ids(self._runs), self._folder_ids(self._trash)
         changed = False
-        for run_id in list(self._rows):
-            row = self._rows[run_id]
-            where_ok = run_id in live if row.get("deleted_at") is None else run_id in trashed
+        known = self._summary.ids()
+        for run_id in known:
+            where_ok = run_id in trashed if self._summary.is_deleted(run_id) else run_id in live
             if not where_ok:
-                del self._rows[run_id]
+                self._summary.remove(run_id)
                 changed = True
         for run_ids, deleted in ((live, False), (trashed, True)):
-            for run_id in run_ids - self._rows.keys():
+            for run_id in run_ids - self._summary.ids():
                 try:
                     record = self.read(run_id, deleted=deleted)
                 except (RunNotFoundError, OSError, ValueError, KeyError):
@@ -722,7 +718,7 @@ class FileStore(RunStore):
                     except FileNotFoundError:  # restored or purged meanwhile
                         continue
                     record.deleted_at = datetime.fromtimestamp(mtime, tz=timezone.utc)
-                self._rows[run_id] = summary_row(record)
+                self._summary.put(summary_row(record))
                 changed = True
         return changed
 
@@ -730,15 +726,16 @@ class FileStore(RunStore):
         """Fold the events into a new snapshot; remove folded events old enough to be safe to remove."""
         present = set(self._event_names())
         self._applied &= present  # events removed by another compaction are in the snapshot they came from
-        data = {"schema_version": STORE_SCHEMA_VERSION, "events": sorted(self._applied),
-                "rows": list(self._rows.values())}
+        columns = self._summary.to_columns()
         try:
-            atomic_write(self._snapshot, codec.dumps(data))
+            atomic_write(self._snapshot, snapshot_bytes(columns, sorted(self._applied)))
         except OSError:
             if raise_errors:
                 raise
             return  # compaction is an optimization; the events still hold everything
         self._folded = set(self._applied)
+        self._summary = SummaryIndex(columns)  # the merged table as the new base: later frames build faster
+        self._frame = None
         self._keys["snapshot"] = _stat_key(self._snapshot)
         cutoff = time.time_ns() - int(EVENT_GRACE_SECONDS * 1e9)
         for name in sorted(self._folded):
@@ -759,7 +756,7 @@ class FileStore(RunStore):
             self._compact(raise_errors=True)
             self._keys = {}
             self._refresh()
-            return len(self._rows)
+            return len(self._summary)
 
     # ############# Maintenance ############# #
 
@@ -825,8 +822,8 @@ class FileStore(RunStore):
             problems.append(Problem("index_drift", None, os.path.relpath(self._snapshot, self.root),
                                     f"snapshot unreadable ({e})"))
         self._refresh(compact=False)  # an audit changes nothing, not even the derived index
-        for run_id in sorted(truth.keys() | self._rows.keys()):
-            mine, real = self._rows.get(run_id), truth.get(run_id)
+        for run_id in sorted(truth.keys() | self._summary.ids()):
+            mine, real = self._summary.row(run_id), truth.get(run_id)
             if real is None:
                 problems.append(Problem("index_drift", run_id, INDEX_DIR, "in the index but not in the folders"))
             elif mine is None:
