@@ -5,7 +5,7 @@ Plain JSON loses information that matters in a backtest's parameters: tuples com
 `encode` turns a value into plain JSON data, marking every value that JSON cannot hold as itself with a
 small tagged object `{"__vbtr__": kind, ...}`; `decode` turns it back into an equal value of the same type.
 
-Supported: `None`, `bool`, `int`, `float` (NaN and ±inf included), `str` (any code point, NUL included),
+Supported: `None`, `bool`, `int`, `float` (NaN and ±inf included), `complex`, `str` (any code point, NUL included),
 `list`, `tuple`, `dict` (any keys that are themselves supported and hashable), NumPy scalars and
 arrays of bool, integer, float, complex and string dtypes (byte order kept; not `np.longdouble` or
 `np.clongdouble`, whose extra precision JSON cannot hold), `datetime.datetime` (`fold` kept)/`date`/`timedelta`,
@@ -137,6 +137,8 @@ def encode(value: tp.Any, field: str = "value") -> tp.Any:
         return value
     if type(value) is float:
         return _float(value)
+    if type(value) is complex:
+        return {TAG: "complex", "v": [_float(value.real), _float(value.imag)]}
     if isinstance(value, np.generic):
         if value.dtype.kind not in _ARRAY_KINDS:
             raise TypeError(f"{field}: NumPy scalars of dtype {value.dtype} cannot be stored")
@@ -200,6 +202,8 @@ def decode(data: tp.Any) -> tp.Any:
     v = data.get("v")
     if kind == "float":
         return _decode_float(v)
+    if kind == "complex":
+        return complex(decode(v[0]), decode(v[1]))
     if kind == "tuple":
         return tuple(decode(x) for x in v)
     if kind == "dict":
