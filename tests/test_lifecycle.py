@@ -226,3 +226,25 @@ def test_copy_between_registries(tmp_path, sweep_pf, single_pf):
     report = RunRegistry.copy(str(tmp_path / "src"), dst)
     assert report.imported == [a.run_id] and report.conflicts == [b.run_id]
     assert dst.get(a.run_id).to_dict() == a.to_dict()
+
+
+# ############# progress bars ############# #
+
+
+def test_progress_bars_show_when_asked_and_stay_off_otherwise(tmp_path, single_pf, capsys, monkeypatch):
+    src = RunRegistry(tmp_path / "src")
+    ids = [src.register(single_pf, name=f"r{i}").run_id for i in range(3)]
+    archive = tmp_path / "runs.zip"
+    src.export(None, archive, progress=True)
+    assert "exporting runs" in capsys.readouterr().err
+    monkeypatch.delenv("VBT_REGISTRY_PROGRESS", raising=False)
+    src.export(None, archive)  # not a terminal: no bar
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("VBT_REGISTRY_PROGRESS", "1")
+    report = RunRegistry(tmp_path / "dst").import_(archive)
+    assert report.imported == ids and "importing runs" in capsys.readouterr().err
+    src.check()
+    assert "verifying pickles" in capsys.readouterr().err
+    monkeypatch.setenv("VBT_REGISTRY_PROGRESS", "0")
+    src.check(progress=None)
+    assert capsys.readouterr().err == ""

@@ -74,6 +74,7 @@ from vectorbt.portfolio.registry.errors import (
 )
 from vectorbt.portfolio.registry.index import SummaryIndex, read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.run import (
     RUN_FIELDS,
     RunRecord,
@@ -707,7 +708,9 @@ class FileStore(RunStore):
                 self._summary.remove(run_id)
                 changed = True
         for run_ids, deleted in ((live, False), (trashed, True)):
-            for run_id in run_ids - self._summary.ids():
+            missing = sorted(run_ids - self._summary.ids())
+            # a bar only when there is much to read (a rebuild, a first look at a copied registry)
+            for run_id in progress_bar(missing, len(missing), "indexing runs", None if len(missing) > 1000 else False):
                 try:
                     record = self.read(run_id, deleted=deleted)
                 except (RunNotFoundError, OSError, ValueError, KeyError):
