@@ -593,8 +593,8 @@ def single_col_series_nb(
     next_idx = order_records[col_idxs[col_start_idx]]["idx"] if col_len > 0 else -1
 
     assets = 0.0
-    cash_now = init_cash
-    free_cash_now = init_cash
+    cash_now = add_flow_nb(init_cash, 0.0)
+    free_cash_now = cash_now
     prev_value = init_cash
     prev_bm_value = init_cash
     max_gross_exposure = np.nan
@@ -647,10 +647,8 @@ def single_col_series_nb(
             assets = add_flow_nb(assets, flow)
             cash_now = add_flow_nb(cash_now, cash_flow)
             free_cash_now = add_flow_nb(free_cash_now, free_cash_flow)
-        else:
-            assets = add_flow_nb(assets, 0.0)
-            cash_now = add_flow_nb(cash_now, 0.0)
-            free_cash_now = add_flow_nb(free_cash_now, 0.0)
+        # A row without orders adds zero flows, which leaves these values as they are: add_flow_nb has already
+        # snapped them to zero if they were within its tolerance
 
         if assets == 0:
             asset_value = 0.0
