@@ -294,6 +294,18 @@ class RunRecord:
         rec.metrics = pd.DataFrame(np.asarray(metrics, dtype=float), index=rec.column_index, columns=names)
         return rec
 
+    def meta_bytes(self) -> bytes:
+        """The run's `run.json`: `to_dict` as strict JSON (what stores and archives write)."""
+        return codec.dumps(self.to_dict(), indent=1)
+
+    def metrics_bytes(self) -> bytes:
+        """The run's `metrics.npy`: the metric matrix as a NumPy file, loadable with `allow_pickle=False`."""
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(self.metrics.to_numpy(dtype=np.float64)), allow_pickle=False)
+        return buf.getvalue()
+
     def copy(self, **changes: tp.Any) -> "RunRecord":
         """A copy with some fields changed (containers copied, so the copy shares nothing mutable)."""
         new = replace(self, **changes)

@@ -69,17 +69,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _metrics_bytes(record: RunRecord) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(record.metrics.to_numpy(dtype=np.float64)), allow_pickle=False)
-    return buf.getvalue()
-
-
 def _run_files(registry: tp.Any, run_id: str) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
     record = registry.get(run_id)
     blob = registry.store.read_pickle(run_id)
     registry.verify(record, blob)
-    return record, {META: codec.dumps(record.to_dict(), indent=1), METRICS: _metrics_bytes(record), PICKLE: blob}
+    return record, {META: record.meta_bytes(), METRICS: record.metrics_bytes(), PICKLE: blob}
 
 
 def export_runs(registry: tp.Any, run_ids: tp.List[str], path: tp.FileName,

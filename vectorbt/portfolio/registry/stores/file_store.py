@@ -333,8 +333,8 @@ class FileStore(RunStore):
         if self._taken(run_id):
             raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
         # everything that can fail on bad data fails here, before anything is written
-        files = {PICKLE_FILE: pickle, METRICS_FILE: self._metrics_bytes(record),
-                 META_FILE: self._meta_bytes(record)}
+        files = {PICKLE_FILE: pickle, METRICS_FILE: record.metrics_bytes(),
+                 META_FILE: record.meta_bytes()}
         row = summary_row(record)
         staging = self._staging_name(self._runs, run_id)
         os.mkdir(staging)
@@ -381,18 +381,6 @@ class FileStore(RunStore):
         with contextlib.suppress(OSError):
             fsync_dir(self._runs)
 
-    @staticmethod
-    def _metrics_bytes(record: RunRecord) -> bytes:
-        import io
-
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(record.metrics.to_numpy(dtype=np.float64)), allow_pickle=False)
-        return buf.getvalue()
-
-    @staticmethod
-    def _meta_bytes(record: RunRecord) -> bytes:
-        return codec.dumps(record.to_dict(), indent=1)
-
     # Every change below runs under the lock and in two phases: first every file it needs is written to a
     # temporary file (this is what fails on a full disk), then renames make it visible. A failure in the
     # first phase changes nothing; renames within a folder do not fail for lack of space.
@@ -414,7 +402,7 @@ class FileStore(RunStore):
     def _prepare_meta(self, folder: str, record: RunRecord) -> tp.Tuple[str, tp.Tuple[str, str]]:
         """Temporary files of a record's new run.json (in `folder`) and of its event."""
         row = summary_row(record)
-        meta_tmp = write_temp(os.path.join(folder, META_FILE), self._meta_bytes(record))
+        meta_tmp = write_temp(os.path.join(folder, META_FILE), record.meta_bytes())
         try:
             return meta_tmp, self._prepare_event(record.run_id, row)
         except BaseException:
