@@ -92,8 +92,12 @@ MetricIdx = MetricIdxT()
 n_metrics = len(MetricIdx)
 """Number of metrics computed by `portfolio_metrics_nb`."""
 
-n_buffers = 8
-"""Number of scratch rows of length `n_rows` that each chunk of groups needs, see `accumulate_col_nb`."""
+n_buffers = 9
+"""Number of scratch rows of length `n_rows` that each chunk of groups needs: eight for `accumulate_col_nb`
+and `group_series_nb`, one for the close of the current column (see `load_close_nb`)."""
+
+OrderState = tp.Tuple[float, float, float, float, float]
+"""Running state of the orders of a column: position, debt, assets and cash of the total profit, sum of fees."""
 
 max_chunks = 128
 """Maximum number of chunks of groups that `portfolio_metrics_nb` distributes among threads."""
@@ -521,7 +525,7 @@ def add_flow_nb(a: float, b: float) -> float:
     return add_nb(a, b)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def process_order_nb(
     record: tp.Record,
     position_now: float,
@@ -551,44 +555,97 @@ def process_order_nb(
 
 
 @njit(cache=True)
-def first_valid_nb(close: tp.Array2d, col: int) -> float:
-    """First non-NaN value of `close[:, col]`, which `ffill().bfill()` puts in place of leading NaNs."""
-    for i in range(close.shape[0]):
+def load_close_nb(close: tp.Array2d, col: int, fillna_close: bool, out: tp.Array1d) -> None:
+    """Copy `close[:, col]` into the contiguous `out`, forward- and then backward-filled if `fillna_close`.
+
+    Same values as the column of `Portfolio.get_filled_close` (`ffill().bfill()`). The row walks below read
+    the copy rather than `close`, whose columns may be strided."""
+    n_rows = close.shape[0]
+    if not fillna_close:
+        for i in range(n_rows):
+            out[i] = close[i, col]
+        return
+    fill_val = np.nan  # leading NaNs take the first valid value
+    for i in range(n_rows):
         if not np.isnan(close[i, col]):
-            return close[i, col]
-    return np.nan
+            fill_val = close[i, col]
+            break
+    for i in range(n_rows):
+        price = close[i, col]
+        if np.isnan(price):
+            out[i] = fill_val
+        else:
+            out[i] = price
+            fill_val = price
+
+
+@njit(cache=True, inline="always")
+def row_orders_nb(
+    order_records: tp.RecordArray,
+    col_idxs: tp.Array1d,
+    col_start_idx: int,
+    col_len: int,
+    c: int,
+    state: OrderState,
+) -> tp.Tuple[int, float, float, float, OrderState]:
+    """Process the orders of a column from its `c`-th order on, as long as they fall on the row of that order.
+
+    `state` holds the position, debt, assets and cash of `process_order_nb` and the NaN-ignoring sum of fees
+    so far (all zero before the first order). Returns the position of the next order to process (`col_len` if none
+    is left), the row's asset flow, cash flow and free cash flow (summed from zero with
+    `vectorbt.utils.math_.add_nb` in record order, as `vectorbt.portfolio.nb.asset_flow_nb` and
+    `vectorbt.portfolio.nb.cash_flow_nb` scatter them), and the updated state."""
+    position_now, debt_now, tp_assets, tp_cash, fees_sum = state
+    i = order_records[col_idxs[col_start_idx + c]]["idx"]
+    flow = 0.0
+    cash_flow = 0.0
+    free_cash_flow = 0.0
+    while c < col_len:
+        record = order_records[col_idxs[col_start_idx + c]]
+        if record["idx"] != i:
+            break
+        if not np.isnan(record["fees"]):
+            fees_sum += record["fees"]
+        (
+            order_flow,
+            order_cash_flow,
+            order_free_cash_flow,
+            position_now,
+            debt_now,
+            tp_assets,
+            tp_cash,
+        ) = process_order_nb(record, position_now, debt_now, tp_assets, tp_cash)
+        flow = add_nb(flow, order_flow)
+        cash_flow = add_nb(cash_flow, order_cash_flow)
+        free_cash_flow = add_nb(free_cash_flow, order_free_cash_flow)
+        c += 1
+    return c, flow, cash_flow, free_cash_flow, (position_now, debt_now, tp_assets, tp_cash, fees_sum)
 
 
 @njit(cache=True, error_model="numpy")
 def single_col_series_nb(
-    close: tp.Array2d,
-    fillna_close: bool,
+    col_close: tp.Array1d,
     order_records: tp.RecordArray,
     col_map: tp.ColMap,
     col_start_idx: int,
     col: int,
     init_cash: float,
+    value: tp.Array1d,
     returns: tp.Array1d,
-) -> tp.Tuple[float, float, float, float, float, float]:
+) -> tp.Tuple[float, float, float]:
     """Walk the rows of a group made of the single column `col` in one pass.
 
-    Fills `returns` with the return series and returns the total profit, the NaN-ignoring sum of fees,
-    the maximum gross exposure, the total benchmark return, the maximum drawdown and the maximum drawdown
-    duration (of the value series, see `drawdown_step_nb`).
+    `col_close` is the column's close as `load_close_nb` copies it. Fills `value` with the value series and
+    `returns` with the return series, and returns the total profit, the NaN-ignoring sum of fees and the
+    maximum gross exposure.
 
     Orders of the column must come in ascending `idx` order (as every simulation of vectorbt writes them).
-    Gives the same results as `accumulate_col_nb`, `group_series_nb` and `drawdown_stats_1d_nb`, without the
-    scratch buffers."""
-    n_rows = close.shape[0]
+    Gives the same results as `accumulate_col_nb` followed by `group_series_nb`, without their scratch buffers."""
+    n_rows = col_close.shape[0]
     col_idxs, col_lens = col_map
     col_len = col_lens[col]
-    fill_val = first_valid_nb(close, col) if fillna_close else np.nan
 
-    position_now = 0.0
-    debt_now = 0.0
-    tp_assets = 0.0
-    tp_cash = 0.0
-    fees_sum = 0.0
+    state = (0.0, 0.0, 0.0, 0.0, 0.0)
     c = 0
     next_idx = order_records[col_idxs[col_start_idx]]["idx"] if col_len > 0 else -1
 
@@ -596,54 +653,15 @@ def single_col_series_nb(
     cash_now = add_flow_nb(init_cash, 0.0)
     free_cash_now = cash_now
     prev_value = init_cash
-    prev_bm_value = init_cash
     max_gross_exposure = np.nan
-    bm_cumprod = 1.0
-    first_close = np.nan
-    last_close = np.nan
-    drawdown_started = False
-    peak_idx = -1
-    peak_val = np.nan
-    valley_val = np.nan
-    max_dd = np.nan
-    max_dd_duration = np.nan
-    last_valid_i = -1
     for i in range(n_rows):
-        price = close[i, col]
-        if fillna_close:
-            if np.isnan(price):
-                price = fill_val
-            else:
-                fill_val = price
-        if i == 0:
-            first_close = price
-        last_close = price
-
+        price = col_close[i]
         if i == next_idx:
-            # Same as scattering the orders of this row with add_nb, starting from zero
-            flow = 0.0
-            cash_flow = 0.0
-            free_cash_flow = 0.0
-            while c < col_len:
-                record = order_records[col_idxs[col_start_idx + c]]
-                if record["idx"] != i:
-                    next_idx = record["idx"]
-                    break
-                if not np.isnan(record["fees"]):
-                    fees_sum += record["fees"]
-                (
-                    order_flow,
-                    order_cash_flow,
-                    order_free_cash_flow,
-                    position_now,
-                    debt_now,
-                    tp_assets,
-                    tp_cash,
-                ) = process_order_nb(record, position_now, debt_now, tp_assets, tp_cash)
-                flow = add_nb(flow, order_flow)
-                cash_flow = add_nb(cash_flow, order_cash_flow)
-                free_cash_flow = add_nb(free_cash_flow, order_free_cash_flow)
-                c += 1
+            c, flow, cash_flow, free_cash_flow, state = row_orders_nb(
+                order_records, col_idxs, col_start_idx, col_len, c, state
+            )
+            if c < col_len:
+                next_idx = order_records[col_idxs[col_start_idx + c]]["idx"]
             assets = add_flow_nb(assets, flow)
             cash_now = add_flow_nb(cash_now, cash_flow)
             free_cash_now = add_flow_nb(free_cash_now, free_cash_flow)
@@ -654,14 +672,12 @@ def single_col_series_nb(
             asset_value = 0.0
         else:
             asset_value = price * assets
-        value = cash_now + asset_value
-        returns[i] = get_return_nb(prev_value, value)
-        prev_value = value
-        if not np.isnan(value):
-            drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration = drawdown_step_nb(
-                i, value, drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration
-            )
-            last_valid_i = i
+        value[i] = cash_now + asset_value
+        if value[i] == prev_value and prev_value > 0:
+            returns[i] = 0.0  # what get_return_nb gives, without its division (a flat position keeps the value)
+        else:
+            returns[i] = get_return_nb(prev_value, value[i])
+        prev_value = value[i]
 
         abs_asset_value = np.abs(asset_value)
         denom = add_flow_nb(free_cash_now, abs_asset_value)
@@ -673,23 +689,14 @@ def single_col_series_nb(
             if np.isnan(max_gross_exposure) or gross_exposure > max_gross_exposure:
                 max_gross_exposure = gross_exposure
 
-        bm_value = init_cash * (price / first_close)
-        bm_return_plus_one = get_return_nb(prev_bm_value, bm_value) + 1.0
-        if not np.isnan(bm_return_plus_one):
-            bm_cumprod *= bm_return_plus_one
-        prev_bm_value = bm_value
-
-    max_dd, max_dd_duration = drawdown_finish_nb(
-        last_valid_i, drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_dd_duration
-    )
-    total_profit = tp_cash + tp_assets * last_close if col_len > 0 else 0.0
-    return total_profit, fees_sum, max_gross_exposure, bm_cumprod - 1.0, max_dd, max_dd_duration
+    _, _, tp_assets, tp_cash, fees_sum = state
+    total_profit = tp_cash + tp_assets * col_close[n_rows - 1] if col_len > 0 else 0.0
+    return total_profit, fees_sum, max_gross_exposure
 
 
 @njit(cache=True, error_model="numpy")
 def accumulate_col_nb(
-    close: tp.Array2d,
-    fillna_close: bool,
+    col_close: tp.Array1d,
     order_records: tp.RecordArray,
     col_map: tp.ColMap,
     col_start_idx: int,
@@ -699,18 +706,20 @@ def accumulate_col_nb(
 ) -> tp.Tuple[float, float]:
     """Add the time series of column `col` to the running sums of its group.
 
-    `buffers` has shape `(n_buffers, n_rows)`: rows 0 to 4 hold the group sums of cash flow, free cash flow,
-    asset value, absolute asset value and normalized close (overwritten if `first_in_group`, else added to,
-    which is how `vectorbt.portfolio.nb.sum_grouped_nb` sums), rows 5 to 7 are scratch space.
+    `col_close` is the column's close as `load_close_nb` copies it. `buffers` has shape `(n_buffers, n_rows)`:
+    rows 0 to 4 hold the group sums of cash flow, free cash flow, asset value, absolute asset value and normalized
+    close (overwritten if `first_in_group`, else added to, which is how `vectorbt.portfolio.nb.sum_grouped_nb`
+    sums), rows 5 to 7 are scratch space.
 
     Orders are first scattered into per-row flows of the column in record order, as in
-    `vectorbt.portfolio.nb.asset_flow_nb` and `vectorbt.portfolio.nb.cash_flow_nb`, then the rows are walked
-    once to derive the position (`vectorbt.portfolio.nb.assets_nb`), the asset value
-    (`vectorbt.portfolio.nb.asset_value_nb`) and the normalized, optionally filled close.
+    `vectorbt.portfolio.nb.asset_flow_nb` and `vectorbt.portfolio.nb.cash_flow_nb` (orders that share a row and
+    follow each other are summed first, see `row_orders_nb`), then the rows are walked once to derive the position
+    (`vectorbt.portfolio.nb.assets_nb`), the asset value (`vectorbt.portfolio.nb.asset_value_nb`) and the
+    normalized close.
 
     Returns the total profit of the column (see `vectorbt.portfolio.nb.total_profit_nb`) and the
     NaN-ignoring sum of its order fees."""
-    n_rows = close.shape[0]
+    n_rows = col_close.shape[0]
     col_idxs, col_lens = col_map
     col_len = col_lens[col]
     cash_flow_sum = buffers[0]
@@ -725,43 +734,21 @@ def accumulate_col_nb(
     col_flow[:] = 0.0
     col_cash_flow[:] = 0.0
     col_free_cash_flow[:] = 0.0
-    position_now = 0.0
-    debt_now = 0.0
-    tp_assets = 0.0
-    tp_cash = 0.0
-    fees_sum = 0.0
-    for c in range(col_len):
-        record = order_records[col_idxs[col_start_idx + c]]
-        i = record["idx"]
-        if not np.isnan(record["fees"]):
-            fees_sum += record["fees"]
-        (
-            order_flow,
-            order_cash_flow,
-            order_free_cash_flow,
-            position_now,
-            debt_now,
-            tp_assets,
-            tp_cash,
-        ) = process_order_nb(record, position_now, debt_now, tp_assets, tp_cash)
-        col_flow[i] = add_nb(col_flow[i], order_flow)
-        col_cash_flow[i] = add_nb(col_cash_flow[i], order_cash_flow)
-        col_free_cash_flow[i] = add_nb(col_free_cash_flow[i], order_free_cash_flow)
+    state = (0.0, 0.0, 0.0, 0.0, 0.0)
+    c = 0
+    while c < col_len:
+        i = order_records[col_idxs[col_start_idx + c]]["idx"]
+        c, flow, cash_flow, free_cash_flow, state = row_orders_nb(
+            order_records, col_idxs, col_start_idx, col_len, c, state
+        )
+        col_flow[i] = add_nb(col_flow[i], flow)
+        col_cash_flow[i] = add_nb(col_cash_flow[i], cash_flow)
+        col_free_cash_flow[i] = add_nb(col_free_cash_flow[i], free_cash_flow)
 
-    fill_val = first_valid_nb(close, col) if fillna_close else np.nan
     assets = 0.0
-    first_close = np.nan
-    last_close = np.nan
+    first_close = col_close[0] if n_rows > 0 else np.nan
     for i in range(n_rows):
-        price = close[i, col]
-        if fillna_close:
-            if np.isnan(price):
-                price = fill_val
-            else:
-                fill_val = price
-        if i == 0:
-            first_close = price
-        last_close = price
+        price = col_close[i]
         assets = add_flow_nb(assets, col_flow[i])
         if assets == 0:
             asset_value = 0.0
@@ -780,35 +767,31 @@ def accumulate_col_nb(
             abs_asset_value_sum[i] += np.abs(asset_value)
             close_norm_sum[i] += price / first_close
 
-    total_profit = tp_cash + tp_assets * last_close if col_len > 0 else 0.0
+    _, _, tp_assets, tp_cash, fees_sum = state
+    total_profit = tp_cash + tp_assets * col_close[n_rows - 1] if col_len > 0 else 0.0
     return total_profit, fees_sum
 
 
 @njit(cache=True, error_model="numpy")
-def group_series_nb(buffers: tp.Array2d, init_cash: float, group_len: int) -> tp.Tuple[float, float]:
+def group_series_nb(buffers: tp.Array2d, init_cash: float) -> float:
     """Walk the rows of a group whose column sums were accumulated by `accumulate_col_nb`.
 
     Derives cash and free cash (`vectorbt.portfolio.nb.cash_grouped_nb`), value (`vectorbt.portfolio.nb.value_nb`),
-    returns (`vectorbt.returns.nb.returns_1d_nb`), gross exposure (`vectorbt.portfolio.nb.gross_exposure_nb`)
-    and the benchmark value (`vectorbt.portfolio.nb.benchmark_value_grouped_nb`). Writes the value series into
-    `buffers[5]` and the return series into `buffers[6]`, and returns the maximum gross exposure and the total
-    benchmark return."""
+    returns (`vectorbt.returns.nb.returns_1d_nb`) and gross exposure (`vectorbt.portfolio.nb.gross_exposure_nb`).
+    Writes the value series into `buffers[5]` and the return series into `buffers[6]`, and returns the maximum
+    gross exposure."""
     n_rows = buffers.shape[1]
     cash_flow_sum = buffers[0]
     free_cash_flow_sum = buffers[1]
     asset_value_sum = buffers[2]
     abs_asset_value_sum = buffers[3]
-    close_norm_sum = buffers[4]
     value = buffers[5]
     returns = buffers[6]
 
-    bm_init_cash = init_cash / group_len
     cash_now = init_cash
     free_cash_now = init_cash
     prev_value = init_cash
-    prev_bm_value = init_cash
     max_gross_exposure = np.nan
-    bm_cumprod = 1.0
     for i in range(n_rows):
         cash_now = add_flow_nb(cash_now, cash_flow_sum[i])
         free_cash_now = add_flow_nb(free_cash_now, free_cash_flow_sum[i])
@@ -825,13 +808,28 @@ def group_series_nb(buffers: tp.Array2d, init_cash: float, group_len: int) -> tp
             if np.isnan(max_gross_exposure) or gross_exposure > max_gross_exposure:
                 max_gross_exposure = gross_exposure
 
-        bm_value = bm_init_cash * close_norm_sum[i]
-        bm_return_plus_one = get_return_nb(prev_bm_value, bm_value) + 1.0
-        if not np.isnan(bm_return_plus_one):
-            bm_cumprod *= bm_return_plus_one
-        prev_bm_value = bm_value
+    return max_gross_exposure
 
-    return max_gross_exposure, bm_cumprod - 1.0
+
+@njit(cache=True, error_model="numpy")
+def benchmark_return_nb(close: tp.Array1d, divisor: float, scale: float, init_value: float) -> float:
+    """Total return of the benchmark value `scale * (close / divisor)`.
+
+    The NaN-ignoring product of one plus its returns (`vectorbt.returns.nb.get_return_nb`, the first one from
+    `init_value`), minus one, as `Portfolio.stats` takes it from the returns of `Portfolio.benchmark_value`.
+    For a single column, `close` is its close and `divisor` its first close
+    (`vectorbt.portfolio.nb.benchmark_value_nb`). For a group, `close` is the sum of its columns' close, each
+    normalized by its first close, and `divisor` is one (`vectorbt.portfolio.nb.benchmark_value_grouped_nb`, which
+    divides the initial cash evenly among the columns). `init_value` is the initial cash in both cases."""
+    prev_value = init_value
+    cumprod = 1.0
+    for i in range(close.shape[0]):
+        bm_value = scale * (close[i] / divisor)
+        return_plus_one = get_return_nb(prev_value, bm_value) + 1.0
+        if not np.isnan(return_plus_one):
+            cumprod *= return_plus_one
+        prev_value = bm_value
+    return cumprod - 1.0
 
 
 @njit(cache=True)
@@ -867,27 +865,33 @@ def group_metrics_nb(
     """Compute all metrics of the group made of the columns `from_col` to `to_col` (exclusive) into `out`.
 
     `buffers` is scratch space of shape `(n_buffers, n_rows)`. A group of one column whose orders are sorted
-    by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`.
-    For the other arguments, see `portfolio_metrics_nb`."""
+    by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`;
+    both leave the value series in `buffers[5]` and the return series in `buffers[6]`, from which the drawdowns and
+    the return ratios follow. For the other arguments, see `portfolio_metrics_nb`."""
+    value = buffers[5]
     returns = buffers[6]
+    col_close = buffers[8]
     if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
-        total_profit, fees_paid, max_gross_exposure, bm_return, max_dd, max_dd_duration = single_col_series_nb(
-            close,
-            fillna_close,
+        load_close_nb(close, from_col, fillna_close, col_close)
+        total_profit, fees_paid, max_gross_exposure = single_col_series_nb(
+            col_close,
             order_records,
             order_col_map,
             order_col_start_idxs[from_col],
             from_col,
             init_cash,
+            value,
             returns,
         )
+        first_close = col_close[0] if col_close.shape[0] > 0 else np.nan
+        bm_return = benchmark_return_nb(col_close, first_close, init_cash, init_cash)
     else:
         total_profit = 0.0
         fees_paid = 0.0
         for col in range(from_col, to_col):
+            load_close_nb(close, col, fillna_close, col_close)
             col_profit, col_fees = accumulate_col_nb(
-                close,
-                fillna_close,
+                col_close,
                 order_records,
                 order_col_map,
                 order_col_start_idxs[col],
@@ -897,8 +901,9 @@ def group_metrics_nb(
             )
             total_profit += col_profit
             fees_paid += col_fees
-        max_gross_exposure, bm_return = group_series_nb(buffers, init_cash, to_col - from_col)
-        max_dd, max_dd_duration = drawdown_stats_1d_nb(buffers[5])
+        max_gross_exposure = group_series_nb(buffers, init_cash)
+        bm_return = benchmark_return_nb(buffers[4], 1.0, init_cash / (to_col - from_col), init_cash)
+    max_dd, max_dd_duration = drawdown_stats_1d_nb(value)
 
     out[MetricIdx.start_value] = init_cash
     out[MetricIdx.end_value] = total_profit + init_cash
