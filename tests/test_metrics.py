@@ -497,3 +497,58 @@ def test_add_flow_equals_add_nb(a, b):
     expected = add_nb(a, -a + 1e-13)  # near-cancellation
     actual = nb.add_flow_nb(a, -a + 1e-13)
     assert (np.isnan(actual) and np.isnan(expected)) or actual == expected, (a, actual, expected)
+
+
+# ############# Progress on large sweeps ############# #
+
+
+def _sweep(n_cols, group_by=None):
+    prices = make_prices(120, n_cols, seed=21, nan_gaps=True)
+    entries, exits = make_signals(prices, seed=21)
+    return vbt.Portfolio.from_signals(
+        prices, entries, exits, fees=0.001, freq="1D", group_by=group_by, cash_sharing=group_by is not None
+    )
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["columns", "cash_sharing_groups"])
+def test_progress_bar_computes_the_same_metrics_slice_by_slice(grouped, capsys, monkeypatch):
+    group_by = np.arange(60) // 4 if grouped else None
+    pf = _sweep(60, group_by)
+    monkeypatch.setattr(metrics, "progress_steps", 7)  # slices of uneven size, none empty
+    whole = compute_metrics(pf, progress=False)
+    assert "configurations" not in capsys.readouterr().err
+    sliced = compute_metrics(pf, progress=True)
+    n_configs = 15 if grouped else 60
+    assert f"metrics of {n_configs} configurations" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
+    assert_matches_stats(pf)
+
+
+def test_progress_bar_default_follows_size_and_environment(capsys, monkeypatch):
+    pf = _sweep(12)
+    cells = 120 * 12
+    monkeypatch.setenv("VBT_REGISTRY_PROGRESS", "1")  # as if someone is watching
+    monkeypatch.setattr(metrics, "progress_min_cells", cells)
+    compute_metrics(pf)
+    assert "metrics of 12 configurations" in capsys.readouterr().err
+    monkeypatch.setattr(metrics, "progress_min_cells", cells + 1)  # too small to bother
+    compute_metrics(pf)
+    assert "configurations" not in capsys.readouterr().err
+    monkeypatch.setattr(metrics, "progress_min_cells", cells)
+    monkeypatch.setenv("VBT_REGISTRY_PROGRESS", "0")  # nobody watching, or turned off
+    compute_metrics(pf)
+    assert "configurations" not in capsys.readouterr().err
+
+
+def test_register_shows_metric_progress_when_asked(tmp_path, capsys):
+    from vectorbt.portfolio.registry import RunRegistry
+
+    pf = _sweep(20)
+    reg = RunRegistry(tmp_path / "runs")
+    rec = reg.register(pf, name="sweep", progress=True)
+    assert "metrics of 20 configurations" in capsys.readouterr().err
+    quiet = reg.register(pf, name="sweep", progress=False)
+    assert "configurations" not in capsys.readouterr().err
+    pd.testing.assert_frame_equal(rec.metrics, quiet.metrics, check_exact=True)
+    stored = reg.get(rec.run_id).metrics
+    pd.testing.assert_frame_equal(stored, compute_metrics(pf, progress=False), check_exact=True, check_index_type=False)

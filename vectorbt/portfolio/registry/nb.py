@@ -947,8 +947,10 @@ def chunk_metrics_nb(
     required_return: float,
     ddof: int,
     out: tp.Array2d,
+    out_start: int,
 ) -> None:
-    """Compute the metrics of the groups `from_group` to `to_group` (exclusive) into the rows of `out`.
+    """Compute the metrics of the groups `from_group` to `to_group` (exclusive) into the rows of `out`,
+    where row `group - out_start` belongs to `group`.
 
     Gathers the orders of the chunk's columns, builds their trade records with `trade_records_nb` and allocates
     the scratch buffers once, then calls `group_metrics_nb` for each group. For the arguments, see
@@ -991,7 +993,7 @@ def chunk_metrics_nb(
             required_return,
             ddof,
             buffers,
-            out[group],
+            out[group - out_start],
         )
 
 
@@ -1008,8 +1010,10 @@ def portfolio_metrics_nb(
     risk_free: float,
     required_return: float,
     ddof: int,
+    from_group: int = 0,
+    to_group: int = -1,
 ) -> tp.Array2d:
-    """Compute all metrics of `MetricIdx` for each group of columns.
+    """Compute all metrics of `MetricIdx` for each group of columns, or for the groups `from_group` to `to_group`.
 
     Args:
         close (array): Raw close price of shape `(n_rows, n_cols)`, NaNs included.
@@ -1025,8 +1029,12 @@ def portfolio_metrics_nb(
         required_return (float): Required annual return (Omega ratio) or per-period return (Sortino ratio),
             as in `vectorbt.returns.nb`.
         ddof (int): Delta degrees of freedom of the standard deviation in the Sharpe ratio.
+        from_group (int): First group to compute.
+        to_group (int): Group to stop before; -1 for all groups from `from_group` on. Each group's metrics depend
+            on its own columns only, so computing a range of groups at a time gives the very same numbers
+            (`vectorbt.portfolio.registry.metrics.compute_metrics` does so to show progress).
 
-    Returns an array of shape `(n_groups, n_metrics)`.
+    Returns an array of shape `(to_group - from_group, n_metrics)`.
 
     Groups are split into at most `max_chunks` chunks of consecutive groups, which threads process in parallel
     with `chunk_metrics_nb`. Besides the output, memory use is proportional to the chunks in flight: their orders,
@@ -1035,7 +1043,9 @@ def portfolio_metrics_nb(
     order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
     group_end_idxs = np.cumsum(group_lens)
     group_start_idxs = group_end_idxs - group_lens
-    n_groups = group_lens.shape[0]
+    if to_group == -1:
+        to_group = group_lens.shape[0]
+    n_groups = to_group - from_group
     out = np.empty((n_groups, n_metrics), dtype=np.float64)
 
     n_chunks = min(n_groups, max_chunks)
@@ -1049,13 +1059,14 @@ def portfolio_metrics_nb(
             trades_type,
             group_start_idxs,
             group_end_idxs,
-            chunk * n_groups // n_chunks,
-            (chunk + 1) * n_groups // n_chunks,
+            from_group + chunk * n_groups // n_chunks,
+            from_group + (chunk + 1) * n_groups // n_chunks,
             init_cash,
             ann_factor,
             risk_free,
             required_return,
             ddof,
             out,
+            from_group,
         )
     return out

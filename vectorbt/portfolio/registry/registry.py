@@ -296,6 +296,7 @@ class RunRegistry:
         year_freq: tp.Optional[tp.Any] = None,
         risk_free: tp.Optional[float] = None,
         required_return: tp.Optional[float] = None,
+        progress: tp.Optional[bool] = None,
     ) -> RunRecord:
         """Save a portfolio with its metadata and the metrics of every configuration; return its record.
 
@@ -321,6 +322,9 @@ class RunRegistry:
                 two processes registering the same run at the same moment may both write it.
             year_freq, risk_free, required_return: Settings for the ratios, as `pf.stats` takes them
                 (default: `vbt.settings.returns`). Recorded with the run.
+            progress (bool): Progress bar while computing the metrics of a large sweep: None (default) shows it
+                when interactive and the sweep is large, True or False decide (see
+                `vectorbt.portfolio.registry.metrics.compute_metrics`).
 
         Bad input raises `TypeError` or `ValueError` naming the field, before anything is written.
         """
@@ -371,7 +375,8 @@ class RunRegistry:
                 raise DuplicateRunError(f"run {same[0]!r} has the same identity (name, params, data, code and "
                                         "settings); pass if_exists='new' to register it again", same[0])
 
-        metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return)
+        metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return,
+                                  progress=progress)
         blob = pf.dumps()
         files = {PICKLE_FILE: {"size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}}
         if self._key is not None:
