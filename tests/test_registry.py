@@ -68,6 +68,25 @@ def test_data_fingerprint_identifies_prices(reg, sweep_pf, single_pf, close):
     assert reg.register(other, name="c").data_fingerprint != a.data_fingerprint
 
 
+@pytest.mark.parametrize("change", [None, "last_row", "nan_in_one", "nan_in_all", "first_column"])
+def test_data_fingerprint_tells_one_asset_from_several(reg, close, change):
+    from vectorbt.portfolio.registry.registry import data_fingerprint
+
+    prices = pd.concat([close] * 3, axis=1, keys=["a", "b", "c"])
+    if change == "last_row":
+        prices.iloc[-1, 2] += 1e-9
+    elif change == "nan_in_one":
+        prices.iloc[5, 1] = np.nan
+    elif change == "nan_in_all":
+        prices.iloc[5, :] = np.nan  # still one asset: NaN equals NaN
+    elif change == "first_column":
+        prices.iloc[0, 0] *= 2
+    one_asset = change in (None, "nan_in_all")
+    pf = vbt.Portfolio.from_holding(prices, freq="1D")
+    single = vbt.Portfolio.from_holding(prices["a"], freq="1D")
+    assert (data_fingerprint(pf) == data_fingerprint(single)) is one_asset
+
+
 def test_register_single_and_grouped(reg, single_pf, grouped_pf):
     one = reg.register(single_pf, name="single")
     assert one.n_columns == 1 and not one.grouped

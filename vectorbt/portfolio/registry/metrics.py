@@ -290,7 +290,7 @@ def compute_metrics(
             for from_group, to_group in progress_bar(zip(bounds[:-1], bounds[1:]), n_steps, desc, True):
                 out[from_group:to_group] = nb.portfolio_metrics_nb(*kernel_args, from_group, to_group)
         else:
-            out = nb.portfolio_metrics_nb(*kernel_args)
+            out = nb.portfolio_metrics_nb(*kernel_args, 0, n_groups)  # no omitted arguments: Numba's fast dispatch
     finally:
         numba.set_num_threads(n_threads)
         numba.set_parallel_chunksize(chunksize)

@@ -507,6 +507,25 @@ def auto_init_cash_nb(
     return out
 
 
+# ############# Data ############# #
+
+
+@njit(cache=True)
+def columns_equal_nb(a: tp.Array2d) -> bool:
+    """Whether every column of `a` equals its first column, NaN equal to NaN (as `np.array_equal` with
+    `equal_nan=True` against the broadcast first column), stopping at the first difference.
+
+    Tells a sweep over one asset (close broadcast to every column) from a portfolio over several assets."""
+    for i in range(a.shape[0]):
+        first = a[i, 0]
+        first_nan = np.isnan(first)
+        for col in range(1, a.shape[1]):
+            value = a[i, col]
+            if value != first and not (first_nan and np.isnan(value)):
+                return False
+    return True
+
+
 # ############# Metrics ############# #
 
 

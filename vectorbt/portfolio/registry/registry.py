@@ -45,6 +45,7 @@ from vectorbt.portfolio.registry.errors import (
     SchemaVersionError,
 )
 from vectorbt.portfolio.registry.metrics import METRIC_NAMES, compute_metrics, metric_settings
+from vectorbt.portfolio.registry.nb import columns_equal_nb
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.provenance import capture
 from vectorbt.portfolio.registry.run import (
@@ -152,9 +153,8 @@ def data_fingerprint(pf: tp.Any) -> str:
     that a sweep and a single backtest on the same prices share a fingerprint."""
     close = np.asarray(pf.close, dtype=np.float64)
     if close.ndim == 2 and close.shape[1] > 1:
-        first = close[:, :1]
-        if np.array_equal(close, np.broadcast_to(first, close.shape), equal_nan=True):
-            close = first[:, 0]
+        if columns_equal_nb(close):
+            close = close[:, 0]
     elif close.ndim == 2:
         close = close[:, 0]
     h = hashlib.sha256()
