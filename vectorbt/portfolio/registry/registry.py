@@ -31,6 +31,7 @@ import platform
 import re
 import tokenize
 import warnings
+from collections import OrderedDict
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -236,7 +237,13 @@ class RunRegistry:
 
     Runs are identified by run ids (`RunRecord.run_id`). The registry is also a collection of them:
     `len(reg)`, `run_id in reg` and `iter(reg)` (ids of the live runs, oldest first).
+
+    `best` keeps the per-configuration metrics and parameters of the runs it has read in memory, the most
+    recently used first, up to `config_cache_size` configurations in all (a run larger than that is kept alone).
     """
+
+    config_cache_size: int = 1_000_000
+    """Most configurations whose metrics and parameters `best` keeps in memory (about 250 bytes each)."""
 
     def __init__(
         self,
@@ -258,7 +265,8 @@ class RunRegistry:
         if key is not None and (not isinstance(key, bytes) or not key):
             raise TypeError("signing_key: expected a non-empty str or bytes")
         self._key: tp.Optional[bytes] = key
-        self._config_cache: tp.Dict[str, tp.Tuple[pd.DataFrame, pd.DataFrame]] = {}
+        self._config_cache: "OrderedDict[str, tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]]" = OrderedDict()
+        self._config_cache_len = 0  # configurations in the cache
 
     def __repr__(self) -> str:
         return f"RunRegistry({self.store!r})"
@@ -572,15 +580,27 @@ class RunRegistry:
 
     def _configs(self, run_id: str) -> tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]:
         """(labels, per-configuration params, metrics) of a run; cached, as none of them changes after
-        creation (what `update` changes lives in the summary table)."""
-        cached = self._config_cache.get(run_id)
-        if cached is None:
-            record = self.store.read(run_id)
-            labels = [tuple(c) if isinstance(c, list) else c for c in record.columns]
-            params = pd.DataFrame([record.config_params(i) for i in range(record.n_columns)])
-            metrics = record.metrics.reset_index(drop=True)
-            cached = self._config_cache[run_id] = (labels, params, metrics)
+        creation (what `update` changes lives in the summary table); see `config_cache_size`."""
+        cache = self._config_cache
+        cached = cache.get(run_id)
+        if cached is not None:
+            cache.move_to_end(run_id)
+            return cached
+        record = self.store.read(run_id)
+        labels = [tuple(c) if isinstance(c, list) else c for c in record.columns]
+        params = pd.DataFrame([record.config_params(i) for i in range(record.n_columns)])
+        metrics = record.metrics.reset_index(drop=True)
+        cached = cache[run_id] = (labels, params, metrics)
+        self._config_cache_len += len(labels)
+        while self._config_cache_len > self.config_cache_size and len(cache) > 1:
+            _, (old_labels, _, _) = cache.popitem(last=False)
+            self._config_cache_len -= len(old_labels)
         return cached
+
+    def _forget_configs(self, run_id: str) -> None:
+        cached = self._config_cache.pop(run_id, None)
+        if cached is not None:
+            self._config_cache_len -= len(cached[0])
 
     def best(
         self,
@@ -732,7 +752,7 @@ class RunRegistry:
         `best` and `compare`."""
         self._check_writable()
         self.store.trash(check_run_id(run_id), datetime.now(timezone.utc))
-        self._config_cache.pop(run_id, None)
+        self._forget_configs(run_id)
         if purge:
             self.store.purge(run_id)
 
