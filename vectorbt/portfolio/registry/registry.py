@@ -588,7 +588,7 @@ class RunRegistry:
             return cached
         record = self.store.read(run_id)
         labels = [tuple(c) if isinstance(c, list) else c for c in record.columns]
-        params = pd.DataFrame([record.config_params(i) for i in range(record.n_columns)])
+        params = record.config_params_frame()
         metrics = record.metrics.reset_index(drop=True)
         cached = cache[run_id] = (labels, params, metrics)
         self._config_cache_len += len(labels)
@@ -629,11 +629,15 @@ class RunRegistry:
         runs = self._runs(name, tags, status, parent)
         fields = runs.drop(columns=["column", "deleted_at", "identity", *METRIC_NAMES], errors="ignore")
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
-        parts = []
+        kept: tp.List[int] = []  # positions in runs of the runs read
+        sizes: tp.List[int] = []
+        labels: tp.List[tp.Any] = []
+        params_parts: tp.List[pd.DataFrame] = []
+        metrics_parts: tp.List[pd.DataFrame] = []
         run_params: tp.Dict[str, tp.List[str]] = {}
-        for run_id, row in zip(runs.index, fields.itertuples(index=False)):
+        for pos, run_id in enumerate(runs.index):
             try:
-                labels, params, metrics = self._configs(run_id)
+                run_labels, params, metrics = self._configs(run_id)
             except RunNotFoundError:  # deleted since the table was read
                 continue
             except (ValueError, OSError) as e:  # IntegrityError and SchemaVersionError are ValueErrors
@@ -641,14 +645,19 @@ class RunRegistry:
                               "see RunRegistry.check()", stacklevel=2)
                 continue
             run_params[run_id] = list(params.columns)
-            params = _own_copy(params)
-            part = pd.DataFrame({"run_id": run_id}, index=range(len(metrics)))
-            part["column"] = pd.Series(labels, dtype=object)
-            for field, value in zip(fields.columns, row):
-                part[field] = pd.Series([value] * len(metrics), dtype=object) if isinstance(value, tuple) else value
-            parts.append(pd.concat([part, params, metrics], axis=1))
-        if parts:
-            frame = pd.concat(parts, ignore_index=True)
+            kept.append(pos)
+            sizes.append(len(metrics))
+            labels.extend(run_labels)
+            params_parts.append(_own_copy(params))
+            metrics_parts.append(metrics)
+        if kept:
+            # the run fields, repeated for each configuration, in one take rather than run by run
+            rows = np.repeat(np.asarray(kept), sizes)
+            head = pd.DataFrame({"run_id": runs.index.to_numpy(dtype=object)[rows].tolist(),
+                                 "column": pd.Series(labels, dtype=object)})
+            run_fields = fields.iloc[rows].reset_index(drop=True)  # typed as in list()
+            frame = pd.concat([head, run_fields, pd.concat(params_parts, ignore_index=True),
+                               pd.concat(metrics_parts, ignore_index=True)], axis=1)
         else:
             frame = pd.DataFrame(columns=["run_id", "column", *fields.columns, *METRIC_NAMES])
         frame = self._query(frame, where)

@@ -202,8 +202,20 @@ class RunRecord:
     @property
     def column_params(self) -> pd.DataFrame:
         """Parameters of every configuration: the run's `params` merged with the named column levels."""
-        rows = [self.config_params(i) for i in range(self.n_columns)]
-        return pd.DataFrame(rows, index=self.column_index)
+        frame = self.config_params_frame()
+        frame.index = self.column_index
+        return frame
+
+    def config_params_frame(self) -> pd.DataFrame:
+        """`column_params` by position: one row per configuration (a `RangeIndex`), built column by column
+        (each column inferred as a `DataFrame` built row by row from `config_params` would infer it)."""
+        n = self.n_columns
+        data = {name: [value] * n for name, value in self.params.items()}
+        several = len(self.column_names) > 1
+        for k, level_name in enumerate(self.column_names):
+            if level_name is not None:
+                data[level_name] = [label[k] for label in self.columns] if several else list(self.columns)
+        return pd.DataFrame(data, index=pd.RangeIndex(n))
 
     def config_params(self, i: int) -> tp.Dict[str, tp.Any]:
         """Parameters of configuration `i`: the run's params, then the values of its named column levels."""
