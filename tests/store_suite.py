@@ -436,6 +436,23 @@ class StoreSuite:
         assert table["deleted_at"].isna().all()
         assert store.table(deleted=True).empty
 
+    def test_params_present_tells_nan_from_absent(self, store, reg, pf, pf2, sweep_pf):
+        import dataclasses
+
+        a = reg.register(pf, name="a", params={"x": float("nan"), "y": 1})
+        b = reg.register(pf2, name="b", params={"y": 2})
+        c = reg.register(sweep_pf, name="c")  # "window" is a column level: a parameter of its row too
+        names = ["x", "y", "window", "nope"]
+        assert pd.isna(store.table().loc[[a.run_id, b.run_id], "x"]).all()  # NaN and absent look alike
+        assert store.params_present([a.run_id], names) == {"x", "y"}
+        assert store.params_present([b.run_id, c.run_id], names) == {"y", "window"}
+        assert store.params_present([b.run_id], ["x", "nope"]) == set()
+        assert store.params_present([], names) == set()
+        store.update(a.run_id, lambda r: dataclasses.replace(r, notes="changed"))
+        assert store.params_present([a.run_id, b.run_id], ["x"]) == {"x"}
+        store.trash(a.run_id, datetime(2024, 5, 1, tzinfo=timezone.utc))
+        assert store.params_present([a.run_id], ["x", "y"], deleted=True) == {"x", "y"}
+
     def test_duplicate_create(self, store, reg, pf):
         from vectorbt.portfolio.registry import DuplicateRunError
 

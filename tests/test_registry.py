@@ -486,3 +486,18 @@ def test_returned_records_are_copies(reg, single_pf):
     rec.metrics.iloc[0, 0] = -1.0
     got = reg.get(rec.run_id)
     assert got.tags == ["x"] and got.params == {"a": [1]} and got.metrics.iloc[0, 0] != -1.0
+
+
+def test_list_and_compare_keep_a_parameter_that_is_nan_on_every_listed_run(reg, single_pf):
+    a = reg.register(single_pf, name="a", params={"stop": float("nan"), "fee": 0.001})
+    b = reg.register(single_pf, name="b", params={"stop": float("nan")})
+    reg.register(single_pf, name="c", params={"other": 1})
+    listed = reg.list(name=["a", "b"])
+    assert "stop" in listed.columns and listed["stop"].isna().all()  # NaN on every row, but a parameter
+    assert "fee" in listed.columns and "other" not in listed.columns  # absent from these runs: dropped
+    assert "stop" not in reg.list(name="c").columns
+    assert "stop" in reg.list(where="name != 'c'", limit=1).columns
+    side = reg.compare([a.run_id, b.run_id])
+    assert "stop" in side.index and "other" not in side.index
+    reg.delete(b.run_id)
+    assert "stop" in reg.list(deleted=True).columns

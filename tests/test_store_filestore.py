@@ -403,3 +403,23 @@ def test_unknown_run_in_trash_message(reg, pf):
     reg.delete(rec.run_id)
     with pytest.raises(RunNotFoundError, match="in the trash"):
         reg.get(rec.run_id)
+
+
+def test_default_params_present_agrees_with_the_index(tmp_path, pf):
+    import itertools
+
+    from vectorbt.portfolio.registry.stores.base import RunStore
+
+    store = FileStore(tmp_path / "s")
+    reg = RunRegistry(store)
+    params = ({"x": float("nan")}, {"y": 1}, {}, {"x": 1, "y": float("nan")})
+    ids = [reg.register(pf, name="r", params=p).run_id for p in params]
+    store.rebuild_index()
+    reopened = FileStore(tmp_path / "s")  # its rows come from the columnar snapshot, not from added rows
+    for k in range(len(ids) + 1):
+        for subset in itertools.combinations(ids, k):
+            for names in (["x"], ["y"], ["x", "y", "z"]):
+                expected = {n for n in names for i in subset if n in params[ids.index(i)]}
+                assert store.params_present(list(subset), names) == expected
+                assert reopened.params_present(list(subset), names) == expected
+                assert RunStore.params_present(reopened, list(subset), names) == expected

@@ -327,6 +327,30 @@ class SummaryIndex:
             self._deleted.add(run_id)
         self._frame = None
 
+    def params_present(self, run_ids: tp.Iterable[str], names: tp.Iterable[str]) -> tp.Set[str]:
+        """Which of the parameters `names` at least one of the rows of `run_ids` has (see
+        `vectorbt.portfolio.registry.stores.base.RunStore.params_present`). Unknown run ids are ignored."""
+        wanted = set(names)
+        found: tp.Set[str] = set()
+        base_positions = []
+        for run_id in run_ids:
+            if run_id in self._overlay:
+                row = self._overlay[run_id]
+                if row is not None:
+                    found |= wanted & set(row["params"])
+            elif run_id in self._base_pos:
+                base_positions.append(self._base_pos[run_id])
+        if base_positions:
+            positions = np.asarray(base_positions)
+            for name in wanted - found:
+                coded = self._base["params"].get(name)
+                if coded is None:
+                    continue
+                missing = [code for code, value in enumerate(coded.uniques) if value == MISSING]
+                if not missing or bool((coded.codes[positions] != missing[0]).any()):
+                    found.add(name)
+        return found
+
     def remove(self, run_id: str) -> None:
         """Forget a run."""
         if run_id in self._ids:

@@ -523,18 +523,21 @@ class RunRegistry:
         return frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
 
     @staticmethod
-    def _tidy(frame: pd.DataFrame, keep: tp.Sequence[str] = (),
-              present: tp.Optional[tp.AbstractSet[str]] = None) -> pd.DataFrame:
-        """Drop parameter columns that no row has (left over from runs filtered out).
-
-        `present` names the parameters the rows' runs have; without it, a column that is missing (NaN or
-        None) on every row counts as absent, which also drops a parameter whose value is NaN on every row."""
+    def _tidy(frame: pd.DataFrame, present: tp.AbstractSet[str], keep: tp.Sequence[str] = ()) -> pd.DataFrame:
+        """Drop parameter columns that no row has (left over from runs filtered out); `present` names the
+        parameters the rows' runs have."""
         metric_or_field = set(METRIC_NAMES) | set(RUN_FIELDS) | set(keep)
-        if present is None:
-            empty = [c for c in frame.columns if c not in metric_or_field and frame[c].isna().all()]
-        else:
-            empty = [c for c in frame.columns if c not in metric_or_field and c not in present]
-        return frame.drop(columns=empty)
+        return frame.drop(columns=[c for c in frame.columns if c not in metric_or_field and c not in present])
+
+    def _present(self, frame: pd.DataFrame, deleted: bool = False) -> tp.Set[str]:
+        """The parameters that the runs of `frame` (a part of the summary table) have. A column that is NaN on
+        every row is either absent from those runs or NaN in each: the store tells which."""
+        params = [c for c in frame.columns if c not in METRIC_NAMES and c not in RUN_FIELDS]
+        missing = [c for c in params if frame[c].isna().all()]
+        present = set(params) - set(missing)
+        if missing and len(frame):
+            present |= self.store.params_present(list(frame.index), missing, deleted=deleted)
+        return present
 
     def list(
         self,
@@ -576,7 +579,7 @@ class RunRegistry:
             if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 0:
                 raise ValueError(f"limit: expected a non-negative integer, got {limit!r}")
             frame = frame.iloc[: int(limit)]
-        return self._tidy(frame)
+        return self._tidy(frame, self._present(frame, deleted))
 
     def _configs(self, run_id: str) -> tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]:
         """(labels, per-configuration params, metrics) of a run; cached, as none of them changes after
@@ -665,7 +668,7 @@ class RunRegistry:
         if n is not None:
             frame = frame.iloc[: int(n)]
         present = {p for run_id in frame["run_id"].unique() for p in run_params.get(run_id, ())}
-        return self._tidy(frame.reset_index(drop=True), keep=("run_id",), present=present)
+        return self._tidy(frame.reset_index(drop=True), present, keep=("run_id",))
 
     def compare(self, run_ids: tp.Sequence[str], diff: bool = False) -> pd.DataFrame:
         """Runs side by side: one column per run (in the order given), one row per field, parameter, metric,
@@ -688,7 +691,8 @@ class RunRegistry:
                 shown.append(run_id)
         if not shown:
             raise RunNotFoundError(run_ids[0], "every run asked for is in the trash")
-        rows = self._tidy(table.loc[shown].drop(columns=["deleted_at", "identity"]))
+        rows = table.loc[shown].drop(columns=["deleted_at", "identity"])
+        rows = self._tidy(rows, self._present(rows))
         extra = {}
         for run_id in shown:
             record = self.get(run_id)

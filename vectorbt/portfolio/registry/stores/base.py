@@ -15,6 +15,8 @@ Every store, whatever it keeps its data in, guarantees:
   writes to a read-only store raise `ReadOnlyError`; other failures of the medium propagate as `OSError`.
 - **Listing is cheap.** `table` answers from a derived index, without reading pickles and without parsing
   every run's metadata on each call; `rebuild_index` recreates the index from the runs themselves.
+  `params_present` tells a parameter that is NaN from one a run lacks (both show as NaN in the table); its
+  default reads the records, and a store with an index answers from it.
 - **Concurrency.** Several processes may use one store at once. `create` never conflicts; concurrent
   `update`s of the same run are serialized, none is lost. A reader sees every run created
   before its call started.
@@ -106,6 +108,21 @@ class RunStore(ABC):
     @abstractmethod
     def table(self, deleted: bool = False) -> pd.DataFrame:
         """The summary table: one row per live run (or per run in the trash), as `run.rows_to_frame` builds."""
+
+    def params_present(self, run_ids: tp.Sequence[str], names: tp.Iterable[str], deleted: bool = False) -> tp.Set[str]:
+        """Which of the parameters `names` at least one of the runs `run_ids` has in its summary row, whatever
+        the value (NaN included). The table shows NaN both for a parameter that a run lacks and for one whose
+        value is NaN; this tells them apart.
+
+        This implementation reads the runs' records; a store with an index should answer from it."""
+        wanted = set(names)
+        found: tp.Set[str] = set()
+        for run_id in run_ids:
+            record = self.read(run_id, deleted=deleted)
+            found |= wanted & ({*record.params, *record.column_names} - {None})
+            if found == wanted:
+                break
+        return found
 
     # ############# Maintenance ############# #
 

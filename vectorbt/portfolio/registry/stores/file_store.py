@@ -531,6 +531,10 @@ class FileStore(RunStore):
                 raise RunNotFoundError(run_id) from e
             raise IntegrityError(run_id, PICKLE_FILE, "the file is missing") from e
 
+    def params_present(self, run_ids: tp.Sequence[str], names: tp.Iterable[str], deleted: bool = False) -> tp.Set[str]:
+        self._refresh()
+        return self._summary.params_present(run_ids, names)
+
     def table(self, deleted: bool = False) -> pd.DataFrame:
         self._refresh()
         if self._frame is None:
