@@ -265,6 +265,8 @@ def test_global_settings_are_the_defaults():
         dict(group_by=[0, 1, 1, 1], cash_sharing=True, init_cash=[30.0, 500.0]),
         dict(group_by=[0, 0, 1, 1], init_cash=[10.0, 20.0, 300.0, 400.0]),
         dict(group_by=True, cash_sharing=True, size_type="targetpercent"),
+        dict(init_cash=np.inf, fees=0.001),
+        dict(init_cash=np.inf, group_by=[0, 0, 1, 1], fees=0.001),
     ],
     ids=[
         "fees",
@@ -276,6 +278,8 @@ def test_global_settings_are_the_defaults():
         "init_cash_per_group",
         "init_cash_per_column_grouped",
         "single_group_cash_sharing",
+        "init_cash_inf",
+        "init_cash_inf_grouped",
     ],
 )
 def test_from_orders_matches_stats(kwargs):

@@ -408,6 +408,7 @@ def test_unknown_run_in_trash_message(reg, pf):
 def test_default_params_present_agrees_with_the_index(tmp_path, pf):
     import itertools
 
+    from vectorbt.portfolio.registry.run import new_run_id
     from vectorbt.portfolio.registry.stores.base import RunStore
 
     store = FileStore(tmp_path / "s")
@@ -423,3 +424,5 @@ def test_default_params_present_agrees_with_the_index(tmp_path, pf):
                 assert store.params_present(list(subset), names) == expected
                 assert reopened.params_present(list(subset), names) == expected
                 assert RunStore.params_present(reopened, list(subset), names) == expected
+    gone = new_run_id()  # deleted since the table was read, say: the default skips it
+    assert RunStore.params_present(reopened, [gone, ids[0]], ["x", "y"]) == {"x"}

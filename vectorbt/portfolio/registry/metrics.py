@@ -41,8 +41,6 @@ The four return ratios need the annualization factor `year_freq / freq`. Without
 portfolio or a year frequency they are NaN, and `compute_metrics` warns once per call (where
 `Portfolio.stats` would drop these metrics with a warning each).
 
-## Settings
-
 ## Progress
 
 Large sweeps are computed a slice of configurations at a time behind a tqdm progress bar (see

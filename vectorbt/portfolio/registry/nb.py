@@ -9,7 +9,8 @@ with one-dimensional scratch buffers of length `n_rows`, and chunks of groups ru
 
 Every step follows the vectorbt function that `Portfolio.stats` goes through, with the same floating-point
 operations in the same order, so that results match bit for bit wherever vectorbt sums in the same order
-(and to rounding error where it sums the records of a group in another order):
+(and to rounding error where it sums the records of a group in another order, or where a column's orders are
+not sorted by row: orders of one row that follow each other are summed before they are added to the row):
 
 * asset flow, cash flow and free cash flow as in `vectorbt.portfolio.nb.asset_flow_nb` and
     `vectorbt.portfolio.nb.cash_flow_nb`, calling `vectorbt.portfolio.nb.get_free_cash_diff_nb` and
@@ -692,7 +693,7 @@ def single_col_series_nb(
         else:
             asset_value = price * assets
         value[i] = cash_now + asset_value
-        if value[i] == prev_value and prev_value > 0:
+        if value[i] == prev_value and 0 < prev_value < np.inf:
             returns[i] = 0.0  # what get_return_nb gives, without its division (a flat position keeps the value)
         else:
             returns[i] = get_return_nb(prev_value, value[i])
@@ -1064,6 +1065,8 @@ def portfolio_metrics_nb(
     group_start_idxs = group_end_idxs - group_lens
     if to_group == -1:
         to_group = group_lens.shape[0]
+    if from_group < 0 or from_group > to_group or to_group > group_lens.shape[0]:
+        raise ValueError("from_group and to_group must satisfy 0 <= from_group <= to_group <= number of groups")
     n_groups = to_group - from_group
     out = np.empty((n_groups, n_metrics), dtype=np.float64)
 

@@ -32,7 +32,7 @@ from datetime import datetime
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import ReadOnlyError
+from vectorbt.portfolio.registry.errors import ReadOnlyError, RunNotFoundError
 from vectorbt.portfolio.registry.run import RunRecord
 
 __all__ = ["RunStore", "Problem"]
@@ -114,11 +114,17 @@ class RunStore(ABC):
         the value (NaN included). The table shows NaN both for a parameter that a run lacks and for one whose
         value is NaN; this tells them apart.
 
-        This implementation reads the runs' records; a store with an index should answer from it."""
+        This implementation reads the runs' records, one by one until it has found every name, which costs a
+        read per run when a name is absent from all of them: a store with an index should answer from it. A run
+        that cannot be read (deleted since the table was read, or damaged) is skipped rather than failing the
+        listing that asks."""
         wanted = set(names)
         found: tp.Set[str] = set()
         for run_id in run_ids:
-            record = self.read(run_id, deleted=deleted)
+            try:
+                record = self.read(run_id, deleted=deleted)
+            except (RunNotFoundError, ValueError, OSError):  # IntegrityError and SchemaVersionError are ValueErrors
+                continue
             found |= wanted & ({*record.params, *record.column_names} - {None})
             if found == wanted:
                 break
