@@ -166,9 +166,7 @@ def trade_stats_nb(
     win_dur_sum = 0.0
     loss_dur_sum = 0.0
     win_pnl_sum = 0.0
-    win_pnl_cnt = 0
     loss_pnl_sum = 0.0
-    loss_pnl_cnt = 0
 
     for col in range(from_col, to_col):
         for c in range(col_lens[col]):
@@ -192,7 +190,6 @@ def trade_stats_nb(
                 n_win += 1
                 win_dur_sum += duration
                 win_pnl_sum += pnl
-                win_pnl_cnt += 1
                 if not np.isnan(ret):
                     win_ret_sum += ret
                     win_ret_cnt += 1
@@ -200,7 +197,6 @@ def trade_stats_nb(
                 n_loss += 1
                 loss_dur_sum += duration
                 loss_pnl_sum += pnl
-                loss_pnl_cnt += 1
                 if not np.isnan(ret):
                     loss_ret_sum += ret
                     loss_ret_cnt += 1
@@ -225,8 +221,8 @@ def trade_stats_nb(
     win_rate = n_win / n_closed
     out[MetricIdx.win_rate] = win_rate
     out[MetricIdx.profit_factor] = win_pnl_sum / np.abs(loss_pnl_sum)
-    avg_win = win_pnl_sum / win_pnl_cnt if win_pnl_cnt > 0 else 0.0
-    avg_loss = loss_pnl_sum / loss_pnl_cnt if loss_pnl_cnt > 0 else 0.0
+    avg_win = win_pnl_sum / n_win if n_win > 0 else 0.0
+    avg_loss = loss_pnl_sum / n_loss if n_loss > 0 else 0.0
     loss_rate = (n_closed - n_win - n_even) / n_closed
     out[MetricIdx.expectancy] = win_rate * avg_win - loss_rate * np.abs(avg_loss)
 
@@ -234,68 +230,16 @@ def trade_stats_nb(
 # ############# Drawdowns ############# #
 
 
-@njit(cache=True, error_model="numpy")
-def drawdown_step_nb(
-    i: int,
-    cur_val: float,
-    drawdown_started: bool,
-    peak_idx: int,
-    peak_val: float,
-    valley_val: float,
-    max_dd: float,
-    max_duration: float,
-) -> tp.Tuple[bool, int, float, float, float, float]:
-    """Process the non-NaN value `cur_val` at row `i` as `vectorbt.generic.nb.get_drawdowns_nb` does.
-
-    Instead of writing a record for each recovered drawdown, folds it into the two aggregates that
-    `Portfolio.stats` reports: the maximum drawdown `max_dd`, the minimum of `(valley_val - peak_val) / peak_val`
-    (a negative fraction, see `vectorbt.generic.nb.dd_drawdown_nb`), and the maximum duration `max_duration`,
-    where a recovered drawdown lasts `end_idx - start_idx` with `start_idx = peak_idx + 1`
-    (see `vectorbt.generic.nb.range_duration_nb`). Both start as NaN; returns the updated state.
-    Finish with `drawdown_finish_nb`."""
-    if np.isnan(peak_val) or cur_val >= peak_val:
-        if not drawdown_started:
-            peak_val = cur_val
-            peak_idx = i
-        else:
-            # Recovered
-            dd = (valley_val - peak_val) / peak_val
-            if not np.isnan(dd) and (np.isnan(max_dd) or dd < max_dd):
-                max_dd = dd
-            duration = float(i - peak_idx - 1)
-            if np.isnan(max_duration) or duration > max_duration:
-                max_duration = duration
-            drawdown_started = False
-            peak_idx = i
-            peak_val = cur_val
-            valley_val = cur_val
-    else:
-        valley_val = min(valley_val, cur_val) if drawdown_started else cur_val
-        drawdown_started = True
-    return drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration
-
-
-@njit(cache=True, error_model="numpy")
-def drawdown_finish_nb(
-    last_i: int,
-    drawdown_started: bool,
-    peak_idx: int,
-    peak_val: float,
-    valley_val: float,
-    max_dd: float,
-    max_duration: float,
+@njit(cache=True, error_model="numpy", inline="always")
+def fold_drawdown_nb(
+    peak_val: float, valley_val: float, duration: float, max_dd: float, max_duration: float
 ) -> tp.Tuple[float, float]:
-    """Fold the drawdown still running at the last non-NaN row `last_i` into the aggregates of `drawdown_step_nb`.
-
-    Such a drawdown is active and lasts `end_idx - start_idx + 1`. Returns the maximum drawdown and the maximum
-    drawdown duration, NaN if there was no drawdown."""
-    if drawdown_started:
-        dd = (valley_val - peak_val) / peak_val
-        if not np.isnan(dd) and (np.isnan(max_dd) or dd < max_dd):
-            max_dd = dd
-        duration = float(last_i - peak_idx)
-        if np.isnan(max_duration) or duration > max_duration:
-            max_duration = duration
+    """Fold one drawdown into the running maximum drawdown and maximum duration (both NaN until the first)."""
+    dd = (valley_val - peak_val) / peak_val
+    if not np.isnan(dd) and (np.isnan(max_dd) or dd < max_dd):
+        max_dd = dd
+    if np.isnan(max_duration) or duration > max_duration:
+        max_duration = duration
     return max_dd, max_duration
 
 
@@ -303,8 +247,12 @@ def drawdown_finish_nb(
 def drawdown_stats_1d_nb(ts: tp.Array1d) -> tp.Tuple[float, float]:
     """Return the maximum drawdown and the maximum drawdown duration of a value series `ts`.
 
-    Same as the minimum drawdown and the maximum duration over the records of `vectorbt.generic.nb.get_drawdowns_nb`,
-    without writing records (see `drawdown_step_nb`). Both are NaN if there is no drawdown. NaN values are skipped."""
+    Walks the non-NaN values as `vectorbt.generic.nb.get_drawdowns_nb` does, but instead of writing a record
+    for each drawdown folds it into the two aggregates that `Portfolio.stats` reports: the minimum of
+    `(valley_val - peak_val) / peak_val` (a negative fraction, see `vectorbt.generic.nb.dd_drawdown_nb`) and the
+    maximum duration (see `vectorbt.generic.nb.range_duration_nb`), where a recovered drawdown lasts
+    `end_idx - start_idx` with `start_idx = peak_idx + 1` and one still running at the last non-NaN row lasts
+    `end_idx - start_idx + 1`. Both are NaN if there is no drawdown."""
     drawdown_started = False
     peak_idx = -1
     peak_val = np.nan
@@ -313,12 +261,24 @@ def drawdown_stats_1d_nb(ts: tp.Array1d) -> tp.Tuple[float, float]:
     max_duration = np.nan
     last_i = -1
     for i in range(ts.shape[0]):
-        if not np.isnan(ts[i]):
-            drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration = drawdown_step_nb(
-                i, ts[i], drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration
-            )
-            last_i = i
-    return drawdown_finish_nb(last_i, drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration)
+        cur_val = ts[i]
+        if np.isnan(cur_val):
+            continue
+        last_i = i
+        if np.isnan(peak_val) or cur_val >= peak_val:
+            if drawdown_started:  # recovered
+                max_dd, max_duration = fold_drawdown_nb(peak_val, valley_val, float(i - peak_idx - 1), max_dd,
+                                                        max_duration)
+                drawdown_started = False
+                valley_val = cur_val
+            peak_val = cur_val
+            peak_idx = i
+        else:
+            valley_val = min(valley_val, cur_val) if drawdown_started else cur_val
+            drawdown_started = True
+    if drawdown_started:  # still running at the last value
+        max_dd, max_duration = fold_drawdown_nb(peak_val, valley_val, float(last_i - peak_idx), max_dd, max_duration)
+    return max_dd, max_duration
 
 
 # ############# Returns ############# #
@@ -693,10 +653,7 @@ def single_col_series_nb(
         else:
             asset_value = price * assets
         value[i] = cash_now + asset_value
-        if value[i] == prev_value and 0 < prev_value < np.inf:
-            returns[i] = 0.0  # what get_return_nb gives, without its division (a flat position keeps the value)
-        else:
-            returns[i] = get_return_nb(prev_value, value[i])
+        returns[i] = get_return_nb(prev_value, value[i])
         prev_value = value[i]
 
         abs_asset_value = np.abs(asset_value)
