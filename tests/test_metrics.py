@@ -460,6 +460,70 @@ def test_return_ratios_equal_vectorbt_bit_for_bit(returns, ann_factor, risk_free
 
 
 @njit
+def _vbt_lane_nb(values, init_value, divisor, scale, ann_factor, risk_free, required_return, ddof):
+    """What vectorbt gives for each lane: returns, benchmark return and the four ratios."""
+    n_rows, n_lanes = values.shape
+    returns = np.empty((n_rows, n_lanes))
+    bm_return = np.empty(n_lanes)
+    ratios = np.empty((4, n_lanes))
+    for k in range(n_lanes):
+        returns[:, k] = returns_nb.returns_1d_nb(values[:, k], init_value[k])
+        bm_returns = returns_nb.returns_1d_nb(scale[k] * (values[:, k] / divisor[k]), init_value[k])
+        bm_return[k] = np.nanprod(bm_returns + 1) - 1
+        ratios[0, k] = returns_nb.sharpe_ratio_1d_nb(returns[:, k], ann_factor, risk_free, ddof)
+        ratios[1, k] = returns_nb.calmar_ratio_1d_nb(returns[:, k], ann_factor)
+        ratios[2, k] = returns_nb.omega_ratio_1d_nb(returns[:, k], ann_factor, risk_free, required_return)
+        ratios[3, k] = returns_nb.sortino_ratio_1d_nb(returns[:, k], ann_factor, required_return)
+    return returns, bm_return, ratios
+
+
+special_values = st.sampled_from([0.0, -0.0, -1.0, 1e-300, np.nan, np.inf, -np.inf, 100.0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 30), st.integers(1, 2 * nb.lane_width + 3)),  # vectorbt raises on no rows
+        elements=st.one_of(st.floats(-50.0, 200.0), special_values),
+    ),
+    pad=st.integers(0, 3),
+    ann_factor=st.sampled_from([365.0, 1.0, -2.0]),
+    risk_free=st.sampled_from([0.0, 0.0001]),
+    required_return=st.sampled_from([0.0, 0.05]),
+    ddof=st.sampled_from([0, 1]),
+)
+def test_lanes_equal_vectorbt_bit_for_bit(values, pad, ann_factor, risk_free, required_return, ddof):
+    """Every lane of a block, full or partial, gets what vectorbt gives its column alone."""
+    n_rows, n_lanes = values.shape
+    width = n_lanes + pad  # lanes past n_lanes hold garbage that must neither be read nor written
+    rng = np.random.default_rng(n_rows * 100 + n_lanes)
+    block = np.full((n_rows, width), 7.0)
+    block[:, :n_lanes] = values
+    init_value = rng.choice([100.0, 0.0, -5.0, 1.0], width)
+    divisor = rng.choice([1.0, 3.0, 0.0], width)
+    scale = rng.choice([1.0, 50.0], width)
+    with np.errstate(all="ignore"):
+        returns, bm_return, ratios = _vbt_lane_nb(
+            values, init_value[:n_lanes], divisor[:n_lanes], scale[:n_lanes], ann_factor, risk_free, required_return,
+            ddof,
+        )
+    lane_returns = np.full((n_rows, width), -9.0)
+    nb.lane_returns_nb(block, init_value, n_lanes, lane_returns)
+    lane_bm = np.full(width, -9.0)
+    nb.lane_benchmark_return_nb(block, divisor, scale, init_value, n_lanes, lane_bm)
+    lane_ratios = np.full((4, width), -9.0)
+    nb.lane_return_ratios_nb(
+        returns, n_lanes, ann_factor, risk_free, required_return, ddof, np.empty_like(returns), lane_ratios
+    )
+    assert np.array_equal(lane_returns[:, :n_lanes], returns, equal_nan=True)
+    assert np.array_equal(lane_bm[:n_lanes], bm_return, equal_nan=True)
+    assert np.array_equal(lane_ratios[:, :n_lanes], ratios, equal_nan=True)
+    assert (lane_returns[:, n_lanes:] == -9.0).all() and (lane_bm[n_lanes:] == -9.0).all()
+    assert (lane_ratios[:, n_lanes:] == -9.0).all()
+
+
+@njit
 def _vbt_drawdown_stats_nb(ts):
     records = generic_nb.get_drawdowns_nb(ts.reshape((ts.shape[0], 1)))
     if len(records) == 0:
@@ -526,6 +590,21 @@ def test_progress_bar_computes_the_same_metrics_slice_by_slice(grouped, capsys, 
     assert f"metrics of {n_configs} configurations" in capsys.readouterr().err
     pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
     assert_matches_stats(pf)
+
+
+def test_blocks_of_groups_of_every_size_match_stats():
+    """More groups than one block of lanes holds, single columns and groups of several mixed within blocks."""
+    sizes = [1, 3, 1, 1, 2, 5, 1, 1, 1, 4, 1, 2, 1, 1, 1, 1, 3, 1, 2, 1, 1]
+    assert len(sizes) > nb.lane_width
+    group_by = np.repeat(np.arange(len(sizes)), sizes)
+    prices = make_prices(90, len(group_by), seed=31, nan_gaps=True)
+    entries, exits = make_signals(prices, seed=31, no_trade_col=5)
+    for cash_sharing in (False, True):
+        pf = vbt.Portfolio.from_signals(
+            prices, entries, exits, direction="both", fees=0.001, size=10.0, freq="1D", group_by=group_by,
+            cash_sharing=cash_sharing,
+        )
+        assert_matches_stats(pf)
 
 
 def test_progress_bar_default_follows_size_and_environment(capsys, monkeypatch):

@@ -3,9 +3,10 @@
 The functions in this module compute the headline metrics of `vectorbt.portfolio.base.Portfolio.stats`
 for every column (or group of columns) straight from the raw arrays of a portfolio: the close price,
 the order records with their column map, the initial cash and the grouping. No two-dimensional intermediate
-such as the value, cash or return series of the whole portfolio is ever built: each group is walked row by row
-with one-dimensional scratch buffers of length `n_rows`, and chunks of groups run in parallel with
-`numba.prange` (see `portfolio_metrics_nb`).
+such as the value, cash or return series of the whole portfolio is ever built: groups are taken `lane_width`
+at a time, each walked row by row with scratch buffers of length `n_rows`, then the metrics that depend on their
+value series are computed for the whole block, one group per SIMD lane (see `lane_returns_nb`), and chunks of
+groups run in parallel with `numba.prange` (see `portfolio_metrics_nb`).
 
 Every step follows the vectorbt function that `Portfolio.stats` goes through, with the same floating-point
 operations in the same order, so that results match bit for bit wherever vectorbt sums in the same order
@@ -18,10 +19,10 @@ not sorted by row: orders of one row that follow each other are summed before th
 * position, cash, asset value, value and gross exposure as in `vectorbt.portfolio.nb.assets_nb`,
     `vectorbt.portfolio.nb.cash_nb`, `vectorbt.portfolio.nb.cash_grouped_nb`, `vectorbt.portfolio.nb.asset_value_nb`,
     `vectorbt.portfolio.nb.value_nb` and `vectorbt.portfolio.nb.gross_exposure_nb`,
-* returns with `vectorbt.returns.nb.get_return_nb`,
+* returns with `vectorbt.returns.nb.get_return_nb` (see `get_return_select_nb`),
 * total profit as in `vectorbt.portfolio.nb.total_profit_nb`,
 * benchmark value as in `vectorbt.portfolio.nb.benchmark_value_nb` and
-    `vectorbt.portfolio.nb.benchmark_value_grouped_nb`,
+    `vectorbt.portfolio.nb.benchmark_value_grouped_nb` (see `lane_benchmark_return_nb`),
 * maximum drawdown and its duration as the drawdown records of `vectorbt.generic.nb.get_drawdowns_nb`
     (see `drawdown_stats_1d_nb`),
 * trade statistics over the trade records that `vectorbt.portfolio.nb.get_entry_trades_nb`,
@@ -30,7 +31,7 @@ not sorted by row: orders of one row that follow each other are summed before th
 * the Sharpe, Calmar, Omega and Sortino ratios as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
     `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
     `vectorbt.returns.nb.sortino_ratio_1d_nb` compute them, fused into one function for speed
-    (see `return_ratios_1d_nb`).
+    (see `lane_return_ratios_nb`).
 
 The output of `portfolio_metrics_nb` is a 2-dim array with one row per column/group and one column
 per metric, in the order of `MetricIdx`. Units are described in `vectorbt.portfolio.registry.metrics`.
@@ -53,7 +54,6 @@ from vectorbt.portfolio.nb import (
     get_positions_nb,
 )
 from vectorbt.records.nb import col_map_nb
-from vectorbt.returns.nb import get_return_nb
 from vectorbt.utils.math_ import abs_tol, add_nb
 
 
@@ -102,6 +102,9 @@ OrderState = tp.Tuple[float, float, float, float, float]
 
 max_chunks = 128
 """Maximum number of chunks of groups that `portfolio_metrics_nb` distributes among threads."""
+
+lane_width = 16
+"""Number of groups whose value series `chunk_metrics_nb` processes together, one per lane (see `lane_returns_nb`)."""
 
 
 # ############# Trades ############# #
@@ -284,6 +287,241 @@ def drawdown_stats_1d_nb(ts: tp.Array1d) -> tp.Tuple[float, float]:
 # ############# Returns ############# #
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def get_return_select_nb(input_value: float, output_value: float) -> float:
+    """`vectorbt.returns.nb.get_return_nb` written with selects rather than branches, with the same result bit
+    for bit: a loop over lanes that calls it can be vectorized."""
+    return_value = (output_value - input_value) / input_value
+    return_value = -return_value if input_value < 0 else return_value
+    if_zero = 0.0 if output_value == 0 else (np.inf if output_value > 0 else (-np.inf if output_value < 0 else np.nan))
+    return if_zero if input_value == 0 else return_value
+
+
+@njit(cache=True, error_model="numpy")
+def lane_returns_nb(values: tp.Array2d, init_value: tp.Array1d, n_lanes: int, out: tp.Array2d) -> None:
+    """Write into `out[:, k]` the returns of the value series `values[:, k]` for each of the first `n_lanes` lanes,
+    the first one from `init_value[k]`, as `vectorbt.returns.nb.returns_1d_nb` computes them.
+
+    Lanes are columns of the 2-dim arrays: one value series per lane. Here and in the other `lane_*` functions, the
+    inner loop runs over lanes and the outer over rows, so that each lane computes the very operations of the
+    one-dimensional vectorbt function in the same order, while the CPU works on several lanes with one vector
+    instruction. Loops that keep a running state per lane keep it in arrays of length `n_lanes` and keep to a
+    few of them each, so that the compiler can check them for overlap and vectorize the loop."""
+    n_rows = values.shape[0]
+    if n_rows == 0:
+        return
+    for k in range(n_lanes):
+        out[0, k] = get_return_select_nb(init_value[k], values[0, k])
+    for i in range(1, n_rows):
+        for k in range(n_lanes):
+            out[i, k] = get_return_select_nb(values[i - 1, k], values[i, k])
+
+
+@njit(cache=True, error_model="numpy")
+def lane_benchmark_return_nb(
+    close: tp.Array2d,
+    divisor: tp.Array1d,
+    scale: tp.Array1d,
+    init_value: tp.Array1d,
+    n_lanes: int,
+    out: tp.Array1d,
+) -> None:
+    """Write into `out[k]` the total return of the benchmark value `scale[k] * (close[:, k] / divisor[k])` for each
+    of the first `n_lanes` lanes (see `lane_returns_nb` for lanes).
+
+    The NaN-ignoring product of one plus its returns (the first one from `init_value[k]`), minus one, as
+    `Portfolio.stats` takes it from the returns of `Portfolio.benchmark_value`. For a single column, `close[:, k]`
+    is its close and `divisor[k]` its first close (`vectorbt.portfolio.nb.benchmark_value_nb`). For a group,
+    `close[:, k]` is the sum of its columns' close, each normalized by its first close, `divisor[k]` is one and
+    `scale[k]` is the initial cash divided evenly among the columns
+    (`vectorbt.portfolio.nb.benchmark_value_grouped_nb`). `init_value[k]` is the initial cash in both cases."""
+    prev_value = init_value[:n_lanes].copy()
+    cumprod = np.ones(n_lanes)
+    for i in range(close.shape[0]):
+        for k in range(n_lanes):
+            bm_value = scale[k] * (close[i, k] / divisor[k])
+            return_plus_one = get_return_select_nb(prev_value[k], bm_value) + 1.0
+            cumprod[k] *= 1.0 if np.isnan(return_plus_one) else return_plus_one  # times one: as if skipped
+            prev_value[k] = bm_value
+    for k in range(n_lanes):
+        out[k] = cumprod[k] - 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def lane_nan_sum_count_nb(
+    returns: tp.Array2d, shift: float, n_lanes: int, sums: tp.Array1d, counts: tp.Array1d
+) -> None:
+    """Write into `sums[k]` the sum of the non-NaN values of `returns[:, k] - shift`, added in order from zero as
+    `np.nanmean` does in Numba, and into `counts[k]` their number, for each of the first `n_lanes` lanes."""
+    sums[:n_lanes] = 0.0
+    counts[:n_lanes] = 0.0
+    for i in range(returns.shape[0]):
+        for k in range(n_lanes):
+            adj = returns[i, k] - shift
+            is_nan = np.isnan(adj)
+            sums[k] += 0.0 if is_nan else adj
+            counts[k] += 0.0 if is_nan else 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def cum_max_drawdown_1d_nb(cum: tp.Array1d) -> float:
+    """Minimum of `vectorbt.returns.nb.drawdown_1d_nb` over cumulative returns `cum`, as
+    `vectorbt.returns.nb.calmar_ratio_1d_nb` takes it: `np.min`, which stops at the first NaN, of `cum / max_cum - 1`
+    with `max_cum` the running maximum; inf if `cum` is empty.
+
+    While the running maximum is a positive finite peak (a "segment"), `x / max_cum - 1` is monotonic in `x`, so the
+    minimum over the values since the peak gives the segment's drawdown with one division when the segment ends
+    rather than one per value."""
+    max_cum = np.nan
+    max_dd = np.inf
+    in_segment = False
+    segment_min = np.nan
+    for i in range(cum.shape[0]):
+        cur = cum[i]
+        if np.isnan(max_cum) or cur > max_cum:
+            if in_segment:
+                dd = segment_min / max_cum - 1
+                if dd < max_dd:
+                    max_dd = dd
+            max_cum = cur
+            segment_min = cur
+            in_segment = 0.0 < max_cum < np.inf
+            dd = 0.0 if in_segment else cur / max_cum - 1
+        elif in_segment:
+            if np.isnan(cur):
+                dd = np.nan
+            else:
+                segment_min = min(segment_min, cur)
+                dd = 0.0  # the segment's drawdown is taken when it ends
+        else:
+            dd = cur / max_cum - 1
+        if np.isnan(dd):
+            return dd  # np.min stops at the first NaN
+        if dd < max_dd:
+            max_dd = dd
+    if in_segment:
+        dd = segment_min / max_cum - 1
+        if dd < max_dd:
+            max_dd = dd
+    return max_dd
+
+
+@njit(cache=True, error_model="numpy")
+def lane_return_ratios_nb(
+    returns: tp.Array2d,
+    n_lanes: int,
+    ann_factor: float,
+    risk_free: float,
+    required_return: float,
+    ddof: int,
+    cum_buffer: tp.Array2d,
+    out: tp.Array2d,
+) -> None:
+    """Write the Sharpe, Calmar, Omega and Sortino ratios of the return series `returns[:, k]` into
+    `out[0, k]` to `out[3, k]` for each of the first `n_lanes` lanes (see `lane_returns_nb` for lanes).
+
+    Gives the same results, bit for bit, as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
+    `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
+    `vectorbt.returns.nb.sortino_ratio_1d_nb` called on each lane, including their NaN and inf conventions, but
+    without their temporary arrays: it accumulates the same sums in the same order (`np.nanmean`, `np.nanvar`,
+    `np.sum` and `np.nanprod` in Numba add sequentially from the first element). A value that vectorbt skips
+    is added as zero (or multiplied as one), which leaves a sum (a product) bit for bit as it is. `cum_buffer`
+    is scratch space of the shape of `returns`. The equivalence is checked element by element in the test suite
+    (see also `return_ratios_1d_nb`)."""
+    n = returns.shape[0]
+    if ann_factor == 1:
+        omega_thresh = required_return
+    else:
+        omega_thresh = (1 + required_return) ** (1.0 / ann_factor) - 1
+
+    # Mean of returns above the risk-free return (Sharpe ratio)
+    rf_sum = np.empty(n_lanes)
+    rf_count = np.empty(n_lanes)
+    lane_nan_sum_count_nb(returns, risk_free, n_lanes, rf_sum, rf_count)
+
+    # Gains and losses against the threshold (Omega ratio)
+    omega_pos = np.zeros(n_lanes)
+    omega_neg = np.zeros(n_lanes)
+    for i in range(n):
+        for k in range(n_lanes):
+            omega_adj = returns[i, k] - risk_free - omega_thresh
+            gain = 0.0 if 0.0 > omega_adj else omega_adj  # max(omega_adj, 0.0), written out to vectorize
+            loss = 0.0 if 0.0 < omega_adj else omega_adj  # min(omega_adj, 0.0)
+            omega_nan = np.isnan(omega_adj)
+            omega_pos[k] += 0.0 if omega_nan else gain
+            omega_neg[k] += 0.0 if omega_nan else loss
+
+    # Mean and downside deviation of returns above the required return (Sortino ratio)
+    rr_sum = np.empty(n_lanes)
+    rr_count = np.empty(n_lanes)
+    lane_nan_sum_count_nb(returns, required_return, n_lanes, rr_sum, rr_count)
+    downside_sum = np.zeros(n_lanes)
+    for i in range(n):
+        for k in range(n_lanes):
+            rr_adj = returns[i, k] - required_return
+            rr_neg = 0.0 if 0.0 < rr_adj else rr_adj  # min(rr_adj, 0.0)
+            downside_sum[k] += 0.0 if np.isnan(rr_adj) else rr_neg * rr_neg
+
+    # Cumulative returns (Calmar ratio)
+    cumprod = np.ones(n_lanes)
+    for i in range(n):
+        for k in range(n_lanes):
+            r = returns[i, k]
+            cumprod[k] *= 1.0 if np.isnan(r) else r + 1
+            cum_buffer[i, k] = cumprod[k] * 100.0
+
+    # Maximum drawdown of cumulative returns (Calmar ratio), one lane at a time: its branches are well predicted
+    max_dd = np.empty(n_lanes)
+    for k in range(n_lanes):
+        max_dd[k] = cum_max_drawdown_1d_nb(cum_buffer[:, k])
+
+    # Variance of returns above the risk-free return (Sharpe ratio)
+    mean = rf_sum / rf_count
+    ssd = np.zeros(n_lanes)
+    for i in range(n):
+        for k in range(n_lanes):
+            rf_adj = returns[i, k] - risk_free
+            deviation = rf_adj - mean[k]
+            ssd[k] += 0.0 if np.isnan(rf_adj) else deviation * deviation
+
+    for k in range(n_lanes):
+        dd_min = max_dd[k]
+        if n < 2:
+            sharpe = np.nan
+            sortino = np.nan
+        else:
+            rcount = max(rf_count[k] - ddof, 0.0)
+            if rcount == 0:
+                std = np.nan
+            else:
+                std = np.sqrt(ssd[k] / rf_count[k] * rf_count[k] / rcount)
+            if std == 0.0:
+                sharpe = np.inf
+            else:
+                sharpe = mean[k] / std * np.sqrt(ann_factor)
+            downside_risk = np.sqrt(downside_sum[k] / rr_count[k]) * np.sqrt(ann_factor)
+            if downside_risk == 0.0:
+                sortino = np.inf
+            else:
+                sortino = rr_sum[k] / rr_count[k] * ann_factor / downside_risk
+        if ann_factor != 1 and ann_factor <= -1:
+            omega = np.nan
+        else:
+            denom = -1.0 * omega_neg[k]
+            if denom == 0.0:
+                omega = np.inf
+            else:
+                omega = omega_pos[k] / denom
+        if n == 0 or dd_min == 0.0:
+            calmar = np.nan
+        else:
+            calmar = (cumprod[k] ** (ann_factor / n) - 1) / np.abs(dd_min)
+        out[0, k] = sharpe
+        out[1, k] = calmar
+        out[2, k] = omega
+        out[3, k] = sortino
+
+
 @njit(cache=True, error_model="numpy")
 def return_ratios_1d_nb(
     returns: tp.Array1d,
@@ -292,130 +530,15 @@ def return_ratios_1d_nb(
     required_return: float = 0.0,
     ddof: int = 1,
 ) -> tp.Tuple[float, float, float, float]:
-    """Return the Sharpe, Calmar, Omega and Sortino ratios of `returns` in two passes.
+    """Return the Sharpe, Calmar, Omega and Sortino ratios of one return series.
 
-    Gives the same results, bit for bit, as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
-    `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
-    `vectorbt.returns.nb.sortino_ratio_1d_nb` called one after the other, including their NaN and inf
-    conventions, but without their temporary arrays: it accumulates the same sums in the same order
-    (`np.nanmean`, `np.nanvar`, `np.sum` and `np.nanprod` in Numba add sequentially from the first element)
-    and replaces data-dependent branches by `min`/`max`, which makes it about three times faster than the
-    four calls. The equivalence is checked element by element in the test suite."""
-    n = returns.shape[0]
-    if ann_factor == 1:
-        omega_thresh = required_return
-    else:
-        omega_thresh = (1 + required_return) ** (1.0 / ann_factor) - 1
-
-    # First pass: means, downside deviation, Omega sums and drawdown of cumulative returns
-    rf_sum = 0.0
-    rf_count = 0
-    rr_sum = 0.0
-    rr_count = 0
-    downside_sum = 0.0
-    omega_pos = 0.0
-    omega_neg = 0.0
-    cumprod = 1.0
-    max_cum = np.nan
-    max_dd = np.inf
-    track_dd = True
-    in_segment = False
-    segment_min = np.nan
-    for i in range(n):
-        r = returns[i]
-        rf_adj = r - risk_free
-        if not np.isnan(rf_adj):
-            rf_sum += rf_adj
-            rf_count += 1
-        omega_adj = rf_adj - omega_thresh
-        if not np.isnan(omega_adj):
-            omega_pos += max(omega_adj, 0.0)
-            omega_neg += min(omega_adj, 0.0)
-        rr_adj = r - required_return
-        if not np.isnan(rr_adj):
-            rr_sum += rr_adj
-            rr_count += 1
-            rr_adj = min(rr_adj, 0.0)
-            downside_sum += rr_adj * rr_adj
-        if not np.isnan(r):
-            cumprod *= r + 1
-        if track_dd:
-            # Drawdown cum / max_cum - 1 of vectorbt.returns.nb.drawdown_1d_nb. While the running maximum is a
-            # positive finite peak, x / max_cum - 1 is monotonic in x, so the minimum over the values since the
-            # peak gives the minimum drawdown with one division per peak rather than one per value.
-            cum = cumprod * 100.0
-            if np.isnan(max_cum) or cum > max_cum:
-                if in_segment:
-                    dd = segment_min / max_cum - 1
-                    if dd < max_dd:
-                        max_dd = dd
-                max_cum = cum
-                segment_min = cum
-                in_segment = 0.0 < max_cum < np.inf
-                dd = 0.0 if in_segment else cum / max_cum - 1
-            elif in_segment:
-                if np.isnan(cum):
-                    dd = np.nan
-                else:
-                    segment_min = min(segment_min, cum)
-                    dd = 0.0  # the segment's drawdown is taken when it ends
-            else:
-                dd = cum / max_cum - 1
-            if np.isnan(dd):
-                max_dd = dd  # np.min stops at the first NaN
-                track_dd = False
-                in_segment = False
-            elif dd < max_dd:
-                max_dd = dd
-
-    if in_segment:
-        dd = segment_min / max_cum - 1
-        if dd < max_dd:
-            max_dd = dd
-
-    # Sharpe and Sortino
-    if n < 2:
-        sharpe = np.nan
-        sortino = np.nan
-    else:
-        mean = rf_sum / rf_count
-        ssd = 0.0
-        for i in range(n):
-            rf_adj = returns[i] - risk_free
-            if not np.isnan(rf_adj):
-                rf_adj -= mean
-                ssd += rf_adj * rf_adj
-        rcount = max(rf_count - ddof, 0)
-        if rcount == 0:
-            std = np.nan
-        else:
-            std = np.sqrt(ssd / rf_count * rf_count / rcount)
-        if std == 0.0:
-            sharpe = np.inf
-        else:
-            sharpe = mean / std * np.sqrt(ann_factor)
-        downside_risk = np.sqrt(downside_sum / rr_count) * np.sqrt(ann_factor)
-        if downside_risk == 0.0:
-            sortino = np.inf
-        else:
-            sortino = rr_sum / rr_count * ann_factor / downside_risk
-
-    # Omega
-    if ann_factor != 1 and ann_factor <= -1:
-        omega = np.nan
-    else:
-        denom = -1.0 * omega_neg
-        if denom == 0.0:
-            omega = np.inf
-        else:
-            omega = omega_pos / denom
-
-    # Calmar
-    if n == 0 or max_dd == 0.0:
-        calmar = np.nan
-    else:
-        calmar = (cumprod ** (ann_factor / n) - 1) / np.abs(max_dd)
-    return sharpe, calmar, omega, sortino
+    `lane_return_ratios_nb` on a single lane: the same results, bit for bit, as
+    `vectorbt.returns.nb.sharpe_ratio_1d_nb`, `vectorbt.returns.nb.calmar_ratio_1d_nb`,
+    `vectorbt.returns.nb.omega_ratio_1d_nb` and `vectorbt.returns.nb.sortino_ratio_1d_nb`."""
+    lane = np.ascontiguousarray(returns).reshape((returns.shape[0], 1))
+    out = np.empty((4, 1), dtype=np.float64)
+    lane_return_ratios_nb(lane, 1, ann_factor, risk_free, required_return, ddof, np.empty_like(lane), out)
+    return out[0, 0], out[1, 0], out[2, 0], out[3, 0]
 
 
 # ############# Initial cash ############# #
@@ -611,13 +734,11 @@ def single_col_series_nb(
     col: int,
     init_cash: float,
     value: tp.Array1d,
-    returns: tp.Array1d,
 ) -> tp.Tuple[float, float, float]:
     """Walk the rows of a group made of the single column `col` in one pass.
 
     `col_close` is the column's close as `load_close_nb` copies it. Fills `value` with the value series and
-    `returns` with the return series, and returns the total profit, the NaN-ignoring sum of fees and the
-    maximum gross exposure.
+    returns the total profit, the NaN-ignoring sum of fees and the maximum gross exposure.
 
     Orders of the column must come in ascending `idx` order (as every simulation of vectorbt writes them).
     Gives the same results as `accumulate_col_nb` followed by `group_series_nb`, without their scratch buffers."""
@@ -632,7 +753,6 @@ def single_col_series_nb(
     assets = 0.0
     cash_now = add_flow_nb(init_cash, 0.0)
     free_cash_now = cash_now
-    prev_value = init_cash
     max_gross_exposure = np.nan
     for i in range(n_rows):
         price = col_close[i]
@@ -653,8 +773,6 @@ def single_col_series_nb(
         else:
             asset_value = price * assets
         value[i] = cash_now + asset_value
-        returns[i] = get_return_nb(prev_value, value[i])
-        prev_value = value[i]
 
         abs_asset_value = np.abs(asset_value)
         denom = add_flow_nb(free_cash_now, abs_asset_value)
@@ -750,31 +868,25 @@ def accumulate_col_nb(
 
 
 @njit(cache=True, error_model="numpy")
-def group_series_nb(buffers: tp.Array2d, init_cash: float) -> float:
+def group_series_nb(buffers: tp.Array2d, init_cash: float, value: tp.Array1d) -> float:
     """Walk the rows of a group whose column sums were accumulated by `accumulate_col_nb`.
 
-    Derives cash and free cash (`vectorbt.portfolio.nb.cash_grouped_nb`), value (`vectorbt.portfolio.nb.value_nb`),
-    returns (`vectorbt.returns.nb.returns_1d_nb`) and gross exposure (`vectorbt.portfolio.nb.gross_exposure_nb`).
-    Writes the value series into `buffers[5]` and the return series into `buffers[6]`, and returns the maximum
-    gross exposure."""
+    Derives cash and free cash (`vectorbt.portfolio.nb.cash_grouped_nb`), value (`vectorbt.portfolio.nb.value_nb`)
+    and gross exposure (`vectorbt.portfolio.nb.gross_exposure_nb`). Writes the value series into `value` and returns
+    the maximum gross exposure."""
     n_rows = buffers.shape[1]
     cash_flow_sum = buffers[0]
     free_cash_flow_sum = buffers[1]
     asset_value_sum = buffers[2]
     abs_asset_value_sum = buffers[3]
-    value = buffers[5]
-    returns = buffers[6]
 
     cash_now = init_cash
     free_cash_now = init_cash
-    prev_value = init_cash
     max_gross_exposure = np.nan
     for i in range(n_rows):
         cash_now = add_flow_nb(cash_now, cash_flow_sum[i])
         free_cash_now = add_flow_nb(free_cash_now, free_cash_flow_sum[i])
         value[i] = cash_now + asset_value_sum[i]
-        returns[i] = get_return_nb(prev_value, value[i])
-        prev_value = value[i]
 
         denom = add_flow_nb(free_cash_now, abs_asset_value_sum[i])
         if denom == 0:
@@ -788,27 +900,6 @@ def group_series_nb(buffers: tp.Array2d, init_cash: float) -> float:
     return max_gross_exposure
 
 
-@njit(cache=True, error_model="numpy")
-def benchmark_return_nb(close: tp.Array1d, divisor: float, scale: float, init_value: float) -> float:
-    """Total return of the benchmark value `scale * (close / divisor)`.
-
-    The NaN-ignoring product of one plus its returns (`vectorbt.returns.nb.get_return_nb`, the first one from
-    `init_value`), minus one, as `Portfolio.stats` takes it from the returns of `Portfolio.benchmark_value`.
-    For a single column, `close` is its close and `divisor` its first close
-    (`vectorbt.portfolio.nb.benchmark_value_nb`). For a group, `close` is the sum of its columns' close, each
-    normalized by its first close, and `divisor` is one (`vectorbt.portfolio.nb.benchmark_value_grouped_nb`, which
-    divides the initial cash evenly among the columns). `init_value` is the initial cash in both cases."""
-    prev_value = init_value
-    cumprod = 1.0
-    for i in range(close.shape[0]):
-        bm_value = scale * (close[i] / divisor)
-        return_plus_one = get_return_nb(prev_value, bm_value) + 1.0
-        if not np.isnan(return_plus_one):
-            cumprod *= return_plus_one
-        prev_value = bm_value
-    return cumprod - 1.0
-
-
 @njit(cache=True)
 def idx_sorted_nb(order_records: tp.RecordArray, col_map: tp.ColMap, col_start_idx: int, col: int) -> bool:
     """Whether the orders of column `col` come in ascending `idx` order."""
@@ -820,7 +911,7 @@ def idx_sorted_nb(order_records: tp.RecordArray, col_map: tp.ColMap, col_start_i
 
 
 @njit(cache=True, error_model="numpy")
-def group_metrics_nb(
+def group_walk_nb(
     close: tp.Array2d,
     fillna_close: bool,
     order_records: tp.RecordArray,
@@ -832,23 +923,22 @@ def group_metrics_nb(
     from_col: int,
     to_col: int,
     init_cash: float,
-    ann_factor: float,
-    risk_free: float,
-    required_return: float,
-    ddof: int,
     buffers: tp.Array2d,
+    value: tp.Array1d,
+    bm_close: tp.Array1d,
     out: tp.Array1d,
-) -> None:
-    """Compute all metrics of the group made of the columns `from_col` to `to_col` (exclusive) into `out`.
+) -> tp.Tuple[float, float]:
+    """Walk the group made of the columns `from_col` to `to_col` (exclusive) and write into `out` every metric
+    but the benchmark return and the return ratios, which `lane_metrics_nb` computes for several groups at once.
+
+    Writes the value series of the group into `value` and what its benchmark value is computed from into
+    `bm_close`, and returns the divisor and the scale of the benchmark (see `lane_benchmark_return_nb`).
 
     `buffers` is scratch space of shape `(n_buffers, n_rows)`. A group of one column whose orders are sorted
-    by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`;
-    both leave the value series in `buffers[5]` and the return series in `buffers[6]`, from which the drawdowns and
-    the return ratios follow. For the other arguments, see `portfolio_metrics_nb`."""
-    value = buffers[5]
-    returns = buffers[6]
-    col_close = buffers[8]
+    by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`.
+    For the other arguments, see `portfolio_metrics_nb`."""
     if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
+        col_close = buffers[8]
         load_close_nb(close, from_col, fillna_close, col_close)
         total_profit, fees_paid, max_gross_exposure = single_col_series_nb(
             col_close,
@@ -858,17 +948,17 @@ def group_metrics_nb(
             from_col,
             init_cash,
             value,
-            returns,
         )
-        first_close = col_close[0] if col_close.shape[0] > 0 else np.nan
-        bm_return = benchmark_return_nb(col_close, first_close, init_cash, init_cash)
+        bm_close[:] = col_close
+        bm_divisor = col_close[0] if col_close.shape[0] > 0 else np.nan
+        bm_scale = init_cash
     else:
         total_profit = 0.0
         fees_paid = 0.0
         for col in range(from_col, to_col):
-            load_close_nb(close, col, fillna_close, col_close)
+            load_close_nb(close, col, fillna_close, buffers[8])
             col_profit, col_fees = accumulate_col_nb(
-                col_close,
+                buffers[8],
                 order_records,
                 order_col_map,
                 order_col_start_idxs[col],
@@ -878,32 +968,54 @@ def group_metrics_nb(
             )
             total_profit += col_profit
             fees_paid += col_fees
-        max_gross_exposure = group_series_nb(buffers, init_cash)
-        bm_return = benchmark_return_nb(buffers[4], 1.0, init_cash / (to_col - from_col), init_cash)
+        max_gross_exposure = group_series_nb(buffers, init_cash, value)
+        bm_close[:] = buffers[4]
+        bm_divisor = 1.0
+        bm_scale = init_cash / (to_col - from_col)
     max_dd, max_dd_duration = drawdown_stats_1d_nb(value)
 
     out[MetricIdx.start_value] = init_cash
     out[MetricIdx.end_value] = total_profit + init_cash
     out[MetricIdx.total_return] = total_profit / init_cash
-    out[MetricIdx.benchmark_return] = bm_return
     out[MetricIdx.max_gross_exposure] = max_gross_exposure
     out[MetricIdx.total_fees_paid] = fees_paid
     out[MetricIdx.max_drawdown] = max_dd
     out[MetricIdx.max_drawdown_duration] = max_dd_duration
 
     trade_stats_nb(trade_records, trade_col_map, trade_col_start_idxs, from_col, to_col, out)
+    return bm_divisor, bm_scale
 
-    if np.isnan(ann_factor):
-        out[MetricIdx.sharpe_ratio] = np.nan
-        out[MetricIdx.calmar_ratio] = np.nan
-        out[MetricIdx.omega_ratio] = np.nan
-        out[MetricIdx.sortino_ratio] = np.nan
-    else:
-        sharpe, calmar, omega, sortino = return_ratios_1d_nb(returns, ann_factor, risk_free, required_return, ddof)
-        out[MetricIdx.sharpe_ratio] = sharpe
-        out[MetricIdx.calmar_ratio] = calmar
-        out[MetricIdx.omega_ratio] = omega
-        out[MetricIdx.sortino_ratio] = sortino
+
+@njit(cache=True, error_model="numpy")
+def lane_metrics_nb(
+    lanes: tp.Array3d,
+    lane_params: tp.Array2d,
+    n_lanes: int,
+    ann_factor: float,
+    risk_free: float,
+    required_return: float,
+    ddof: int,
+    out: tp.Array2d,
+) -> None:
+    """Write the benchmark return and the return ratios of `n_lanes` groups into the rows of `out`, one per lane.
+
+    `lanes` has shape `(4, n_rows, lane_width)`: `lanes[0, :, k]` holds the value series of lane `k` and
+    `lanes[2, :, k]` what its benchmark value is computed from, as `group_walk_nb` writes them; `lanes[1]` and
+    `lanes[3]` are scratch space. `lane_params` holds, per lane, the initial cash (row 0) and the divisor (row 1)
+    and scale (row 2) of the benchmark. The return series comes from `lane_returns_nb`, the benchmark return from
+    `lane_benchmark_return_nb` and the ratios from `lane_return_ratios_nb`."""
+    lane_returns_nb(lanes[0], lane_params[0], n_lanes, lanes[1])
+    bm_return = np.empty(n_lanes, dtype=np.float64)
+    lane_benchmark_return_nb(lanes[2], lane_params[1], lane_params[2], lane_params[0], n_lanes, bm_return)
+    ratios = np.full((4, n_lanes), np.nan)
+    if not np.isnan(ann_factor):
+        lane_return_ratios_nb(lanes[1], n_lanes, ann_factor, risk_free, required_return, ddof, lanes[3], ratios)
+    for k in range(n_lanes):
+        out[k, MetricIdx.benchmark_return] = bm_return[k]
+        out[k, MetricIdx.sharpe_ratio] = ratios[0, k]
+        out[k, MetricIdx.calmar_ratio] = ratios[1, k]
+        out[k, MetricIdx.omega_ratio] = ratios[2, k]
+        out[k, MetricIdx.sortino_ratio] = ratios[3, k]
 
 
 @njit(cache=True)
@@ -930,8 +1042,9 @@ def chunk_metrics_nb(
     where row `group - out_start` belongs to `group`.
 
     Gathers the orders of the chunk's columns, builds their trade records with `trade_records_nb` and allocates
-    the scratch buffers once, then calls `group_metrics_nb` for each group. For the arguments, see
-    `portfolio_metrics_nb`."""
+    the scratch buffers once, then takes the groups `lane_width` at a time: `group_walk_nb` walks each group of a
+    block, then `lane_metrics_nb` computes what depends on their value series for the whole block. For the
+    arguments, see `portfolio_metrics_nb`."""
     n_rows = close.shape[0]
     order_col_idxs, order_col_lens = order_col_map
     from_col = group_start_idxs[from_group]
@@ -952,25 +1065,41 @@ def chunk_metrics_nb(
     chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
 
     buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
-    for group in range(from_group, to_group):
-        group_metrics_nb(
-            chunk_close,
-            fillna_close,
-            chunk_orders,
-            chunk_order_col_map,
-            chunk_order_col_start_idxs,
-            chunk_trades,
-            chunk_trade_col_map,
-            chunk_trade_col_start_idxs,
-            group_start_idxs[group] - from_col,
-            group_end_idxs[group] - from_col,
-            init_cash[group],
+    lanes = np.empty((4, n_rows, lane_width), dtype=np.float64)
+    lane_params = np.empty((3, lane_width), dtype=np.float64)
+    for block_from in range(from_group, to_group, lane_width):
+        n_lanes = min(lane_width, to_group - block_from)
+        for k in range(n_lanes):
+            group = block_from + k
+            bm_divisor, bm_scale = group_walk_nb(
+                chunk_close,
+                fillna_close,
+                chunk_orders,
+                chunk_order_col_map,
+                chunk_order_col_start_idxs,
+                chunk_trades,
+                chunk_trade_col_map,
+                chunk_trade_col_start_idxs,
+                group_start_idxs[group] - from_col,
+                group_end_idxs[group] - from_col,
+                init_cash[group],
+                buffers,
+                lanes[0, :, k],
+                lanes[2, :, k],
+                out[group - out_start],
+            )
+            lane_params[0, k] = init_cash[group]
+            lane_params[1, k] = bm_divisor
+            lane_params[2, k] = bm_scale
+        lane_metrics_nb(
+            lanes,
+            lane_params,
+            n_lanes,
             ann_factor,
             risk_free,
             required_return,
             ddof,
-            buffers,
-            out[group - out_start],
+            out[block_from - out_start : block_from - out_start + n_lanes],
         )
 
 
