@@ -22,6 +22,7 @@ from vectorbt.portfolio.registry.metrics import (
     compute_metrics,
     metric_settings,
 )
+from vectorbt.records import nb as records_nb
 from vectorbt.returns import nb as returns_nb
 from vectorbt.utils.math_ import add_nb
 
@@ -635,3 +636,29 @@ def test_register_shows_metric_progress_when_asked(tmp_path, capsys):
     pd.testing.assert_frame_equal(rec.metrics, quiet.metrics, check_exact=True)
     stored = reg.get(rec.run_id).metrics
     pd.testing.assert_frame_equal(stored, compute_metrics(pf, progress=False), check_exact=True, check_index_type=False)
+
+
+@pytest.mark.parametrize(
+    "cols",
+    [[], [0, 0, 1, 3, 3, 3], [2, 0, 1, 0, 3, 2], [0, 1, 1, 0], [3, 3]],
+    ids=["empty", "sorted", "unsorted", "sorted_then_not", "only_last"],
+)
+def test_fast_col_map_equals_vectorbt(cols):
+    col_arr = np.array(cols, dtype=np.int64)
+    expected = records_nb.col_map_nb(col_arr, 4)
+    actual = nb.fast_col_map_nb(col_arr, 4)
+    np.testing.assert_array_equal(actual[0], expected[0])
+    np.testing.assert_array_equal(actual[1], expected[1])
+
+
+@pytest.mark.parametrize(
+    "idxs, is_view",
+    [([], True), ([2, 3, 4], True), ([5], True), ([1, 3, 4], False), ([4, 3], False), ([0, 1, 1], False)],
+)
+def test_take_records_copies_only_when_it_must(idxs, is_view):
+    records = np.zeros(6, dtype=[("id", np.int64), ("value", np.float64)])
+    records["id"] = np.arange(6)
+    idxs = np.array(idxs, dtype=np.int64)
+    taken = nb.take_records_nb(records, idxs)
+    np.testing.assert_array_equal(taken["id"], records["id"][idxs])
+    assert np.shares_memory(taken, records) == (is_view and len(idxs) > 0)

@@ -69,7 +69,6 @@ from vectorbt.portfolio.base import Portfolio
 from vectorbt.portfolio.enums import InitCashMode, TradesType
 from vectorbt.portfolio.registry import nb
 from vectorbt.portfolio.registry.progress import interactive, progress_bar
-from vectorbt.records.nb import col_map_nb
 from vectorbt.utils.datetime_ import freq_to_timedelta
 
 __all__ = [
@@ -254,7 +253,7 @@ def compute_metrics(
     n_cols = wrapper.shape_2d[1]
     close = np.asarray(to_2d_array(pf.close), dtype=np.float64)
     order_records = pf.order_records
-    order_col_map = col_map_nb(order_records["col"], n_cols)
+    order_col_map = nb.fast_col_map_nb(order_records["col"], n_cols)
     group_lens = wrapper.grouper.get_group_lens()
 
     n_threads = numba.get_num_threads()

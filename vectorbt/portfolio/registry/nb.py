@@ -128,7 +128,7 @@ def trade_records_nb(
     exit_trades = get_exit_trades_nb(order_records, close, col_map)
     if trades_type == TradesType.ExitTrades:
         return exit_trades
-    exit_col_map = col_map_nb(exit_trades["col"], close.shape[1])
+    exit_col_map = fast_col_map_nb(exit_trades["col"], close.shape[1])
     return get_positions_nb(exit_trades, exit_col_map)
 
 
@@ -595,6 +595,35 @@ def auto_init_cash_nb(
 
 
 @njit(cache=True)
+def fast_col_map_nb(col_arr: tp.Array1d, n_cols: int) -> tp.ColMap:
+    """Column map of `col_arr`, the same as `vectorbt.records.nb.col_map_nb` builds.
+
+    Records sorted by column, as a simulation without cash sharing writes them, take one pass that counts
+    them and an identity index; others go through `vectorbt.records.nb.col_map_nb`."""
+    col_lens = np.zeros(n_cols, dtype=np.int64)
+    prev_col = -1
+    for r in range(col_arr.shape[0]):
+        col = col_arr[r]
+        if col < prev_col:
+            return col_map_nb(col_arr, n_cols)
+        col_lens[col] += 1
+        prev_col = col
+    return np.arange(col_arr.shape[0]), col_lens
+
+
+@njit(cache=True)
+def take_records_nb(records: tp.RecordArray, idxs: tp.Array1d) -> tp.RecordArray:
+    """`records[idxs]`, as a view without a copy when `idxs` is a run of consecutive indices."""
+    n = idxs.shape[0]
+    if n == 0:
+        return records[:0]
+    for j in range(1, n):
+        if idxs[j] != idxs[0] + j:
+            return records[idxs]
+    return records[idxs[0] : idxs[0] + n]
+
+
+@njit(cache=True)
 def columns_equal_nb(a: tp.Array2d) -> bool:
     """Whether every column of `a` equals its first column, NaN equal to NaN (as `np.array_equal` with
     `equal_nan=True` against the broadcast first column), stopping at the first difference.
@@ -1053,14 +1082,14 @@ def chunk_metrics_nb(
     # Orders of the chunk, contiguous per column
     from_order = order_col_start_idxs[from_col]
     to_order = from_order + np.sum(order_col_lens[from_col:to_col])
-    chunk_orders = order_records[order_col_idxs[from_order:to_order]]
+    chunk_orders = take_records_nb(order_records, order_col_idxs[from_order:to_order])
     chunk_order_col_lens = order_col_lens[from_col:to_col]
     chunk_order_col_map = (np.arange(to_order - from_order), chunk_order_col_lens)
     chunk_order_col_start_idxs = np.cumsum(chunk_order_col_lens) - chunk_order_col_lens
     chunk_close = close[:, from_col:to_col]
 
     chunk_trades = trade_records_nb(chunk_orders, chunk_close, chunk_order_col_map, trades_type)
-    chunk_trade_col_map = col_map_nb(chunk_trades["col"], to_col - from_col)
+    chunk_trade_col_map = fast_col_map_nb(chunk_trades["col"], to_col - from_col)
     chunk_trade_col_lens = chunk_trade_col_map[1]
     chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
 
