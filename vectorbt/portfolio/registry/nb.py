@@ -103,6 +103,10 @@ OrderState = tp.Tuple[float, float, float, float, float]
 max_chunks = 128
 """Maximum number of chunks of groups that `portfolio_metrics_nb` distributes among threads."""
 
+min_chunks = 8
+"""Number of chunks below which `portfolio_metrics_nb` does not go to fill whole blocks of lanes (as long as there
+are as many groups), so that threads still share the work evenly."""
+
 lane_width = 16
 """Number of groups whose value series `chunk_metrics_nb` processes together, one per lane (see `lane_returns_nb`)."""
 
@@ -1028,11 +1032,11 @@ def lane_metrics_nb(
 ) -> None:
     """Write the benchmark return and the return ratios of `n_lanes` groups into the rows of `out`, one per lane.
 
-    `lanes` has shape `(4, n_rows, lane_width)`: `lanes[0, :, k]` holds the value series of lane `k` and
-    `lanes[2, :, k]` what its benchmark value is computed from, as `group_walk_nb` writes them; `lanes[1]` and
-    `lanes[3]` are scratch space. `lane_params` holds, per lane, the initial cash (row 0) and the divisor (row 1)
-    and scale (row 2) of the benchmark. The return series comes from `lane_returns_nb`, the benchmark return from
-    `lane_benchmark_return_nb` and the ratios from `lane_return_ratios_nb`."""
+    `lanes` has shape `(4, n_rows, width)` with `width >= n_lanes`: `lanes[0, :, k]` holds the value series of lane
+    `k` and `lanes[2, :, k]` what its benchmark value is computed from, as `group_walk_nb` writes them; `lanes[1]`
+    and `lanes[3]` are scratch space. `lane_params` holds, per lane, the initial cash (row 0) and the divisor
+    (row 1) and scale (row 2) of the benchmark. The return series comes from `lane_returns_nb`, the benchmark return
+    from `lane_benchmark_return_nb` and the ratios from `lane_return_ratios_nb`."""
     lane_returns_nb(lanes[0], lane_params[0], n_lanes, lanes[1])
     bm_return = np.empty(n_lanes, dtype=np.float64)
     lane_benchmark_return_nb(lanes[2], lane_params[1], lane_params[2], lane_params[0], n_lanes, bm_return)
@@ -1094,10 +1098,11 @@ def chunk_metrics_nb(
     chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
 
     buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
-    lanes = np.empty((4, n_rows, lane_width), dtype=np.float64)
-    lane_params = np.empty((3, lane_width), dtype=np.float64)
-    for block_from in range(from_group, to_group, lane_width):
-        n_lanes = min(lane_width, to_group - block_from)
+    width = min(lane_width, to_group - from_group)
+    lanes = np.empty((4, n_rows, width), dtype=np.float64)
+    lane_params = np.empty((3, width), dtype=np.float64)
+    for block_from in range(from_group, to_group, width):
+        n_lanes = min(width, to_group - block_from)
         for k in range(n_lanes):
             group = block_from + k
             bm_divisor, bm_scale = group_walk_nb(
@@ -1171,9 +1176,10 @@ def portfolio_metrics_nb(
 
     Returns an array of shape `(to_group - from_group, n_metrics)`.
 
-    Groups are split into at most `max_chunks` chunks of consecutive groups, which threads process in parallel
-    with `chunk_metrics_nb`. Besides the output, memory use is proportional to the chunks in flight: their orders,
-    trade records and scratch buffers."""
+    Groups are split into chunks of consecutive groups, which threads process in parallel with `chunk_metrics_nb`:
+    enough chunks to fill blocks of `lane_width` groups, but no fewer than `min_chunks` and no more than
+    `max_chunks` (and no more than there are groups). Besides the output, memory use is proportional to the chunks
+    in flight: their orders, trade records and scratch buffers."""
     order_col_lens = order_col_map[1]
     order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
     group_end_idxs = np.cumsum(group_lens)
@@ -1185,7 +1191,7 @@ def portfolio_metrics_nb(
     n_groups = to_group - from_group
     out = np.empty((n_groups, n_metrics), dtype=np.float64)
 
-    n_chunks = min(n_groups, max_chunks)
+    n_chunks = min(n_groups, max(min_chunks, -(-n_groups // lane_width)), max_chunks)
     for chunk in prange(n_chunks):
         chunk_metrics_nb(
             close,
