@@ -662,3 +662,37 @@ def test_take_records_copies_only_when_it_must(idxs, is_view):
     taken = nb.take_records_nb(records, idxs)
     np.testing.assert_array_equal(taken["id"], records["id"][idxs])
     assert np.shares_memory(taken, records) == (is_view and len(idxs) > 0)
+
+
+def test_single_column_walk_agrees_with_the_group_walk():
+    """The one-column fast path takes the gross exposure once per stretch between orders: it is the exposure of one
+    row, at most a few units in the last place below the row-by-row maximum of the group path."""
+    prices = make_prices(300, 12, seed=41, nan_gaps=True)
+    rng = np.random.default_rng(41)
+    sizes = rng.choice([0.0, 0.0, 0.0, 0.0, 0.3, -0.3, 0.8, -1.0, np.nan], prices.shape)
+    pf = vbt.Portfolio.from_orders(
+        prices, frame(sizes, prices.index, prices.columns), size_type="targetpercent", direction="both", fees=0.001,
+        freq="1D",
+    )
+    close = np.asarray(pf.get_filled_close(), dtype=np.float64)
+    col_map = nb.fast_col_map_nb(pf.order_records["col"], close.shape[1])
+    col_start_idxs = np.cumsum(col_map[1]) - col_map[1]
+    n_rows = close.shape[0]
+    exposures = []
+    for col in range(close.shape[1]):
+        col_close = np.ascontiguousarray(close[:, col])
+        single_value = np.empty(n_rows)
+        single = nb.single_col_series_nb(
+            col_close, pf.order_records, col_map, col_start_idxs[col], col, 100.0, single_value
+        )
+        buffers = np.empty((nb.n_buffers, n_rows))
+        group_value = np.empty(n_rows)
+        profit, fees = nb.accumulate_col_nb(
+            col_close, pf.order_records, col_map, col_start_idxs[col], col, True, buffers
+        )
+        group_exposure = nb.group_series_nb(buffers, 100.0, group_value)
+        np.testing.assert_array_equal(single_value, group_value)
+        assert single[:2] == (profit, fees)
+        assert single[2] <= group_exposure and group_exposure - single[2] <= 4 * np.spacing(group_exposure), col
+        exposures.append(group_exposure)
+    assert len(set(exposures)) > 3  # partly invested, all in and short columns, not one repeated value

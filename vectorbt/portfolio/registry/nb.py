@@ -758,6 +758,23 @@ def row_orders_nb(
     return c, flow, cash_flow, free_cash_flow, (position_now, debt_now, tp_assets, tp_cash, fees_sum)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def fold_gross_exposure_nb(free_cash: float, abs_asset_value: float, max_gross_exposure: float) -> float:
+    """Fold the gross exposure `abs_asset_value / (free_cash + abs_asset_value)` of one row, as
+    `vectorbt.portfolio.nb.gross_exposure_nb` computes it, into the running maximum (NaN until the first,
+    ignoring NaN exposures)."""
+    if np.isnan(abs_asset_value):
+        return max_gross_exposure  # NaN exposure
+    denom = add_flow_nb(free_cash, abs_asset_value)
+    if denom == 0 or (abs_asset_value == 0 and not np.isnan(denom)):
+        gross_exposure = 0.0
+    else:
+        gross_exposure = abs_asset_value / denom
+    if not np.isnan(gross_exposure) and (np.isnan(max_gross_exposure) or gross_exposure > max_gross_exposure):
+        return gross_exposure
+    return max_gross_exposure
+
+
 @njit(cache=True, error_model="numpy")
 def single_col_series_nb(
     col_close: tp.Array1d,
@@ -774,7 +791,12 @@ def single_col_series_nb(
     returns the total profit, the NaN-ignoring sum of fees and the maximum gross exposure.
 
     Orders of the column must come in ascending `idx` order (as every simulation of vectorbt writes them).
-    Gives the same results as `accumulate_col_nb` followed by `group_series_nb`, without their scratch buffers."""
+    Gives the same results as `accumulate_col_nb` followed by `group_series_nb`, without their scratch buffers,
+    except that the maximum gross exposure may be a few units in the last place below theirs: between two rows with
+    orders, free cash `F` stays the same, and while it is not negative the exposure `x / (F + x)` grows with the
+    absolute asset value `x`, so it is computed once, for the largest finite `x` of the stretch. The result is the
+    exposure of that row; rounding of `F + x` can make another row's exposure larger by at most three units
+    in the last place."""
     n_rows = col_close.shape[0]
     col_idxs, col_lens = col_map
     col_len = col_lens[col]
@@ -787,6 +809,7 @@ def single_col_series_nb(
     cash_now = add_flow_nb(init_cash, 0.0)
     free_cash_now = cash_now
     max_gross_exposure = np.nan
+    max_exposed = np.nan  # the largest finite absolute asset value since free cash last changed, while not negative
     for i in range(n_rows):
         price = col_close[i]
         if i == next_idx:
@@ -797,6 +820,8 @@ def single_col_series_nb(
                 next_idx = order_records[col_idxs[col_start_idx + c]]["idx"]
             assets = add_flow_nb(assets, flow)
             cash_now = add_flow_nb(cash_now, cash_flow)
+            max_gross_exposure = fold_gross_exposure_nb(free_cash_now, max_exposed, max_gross_exposure)
+            max_exposed = np.nan
             free_cash_now = add_flow_nb(free_cash_now, free_cash_flow)
         # A row without orders adds zero flows, which leaves these values as they are: add_flow_nb has already
         # snapped them to zero if they were within its tolerance
@@ -808,14 +833,12 @@ def single_col_series_nb(
         value[i] = cash_now + asset_value
 
         abs_asset_value = np.abs(asset_value)
-        denom = add_flow_nb(free_cash_now, abs_asset_value)
-        if denom == 0 or (abs_asset_value == 0 and not np.isnan(denom)):
-            gross_exposure = 0.0
+        if free_cash_now >= 0.0:
+            if abs_asset_value < np.inf and not abs_asset_value <= max_exposed:  # an infinite value gives NaN
+                max_exposed = abs_asset_value
         else:
-            gross_exposure = abs_asset_value / denom
-        if not np.isnan(gross_exposure):
-            if np.isnan(max_gross_exposure) or gross_exposure > max_gross_exposure:
-                max_gross_exposure = gross_exposure
+            max_gross_exposure = fold_gross_exposure_nb(free_cash_now, abs_asset_value, max_gross_exposure)
+    max_gross_exposure = fold_gross_exposure_nb(free_cash_now, max_exposed, max_gross_exposure)
 
     _, _, tp_assets, tp_cash, fees_sum = state
     total_profit = tp_cash + tp_assets * col_close[n_rows - 1] if col_len > 0 else 0.0
