@@ -429,8 +429,8 @@ def lane_return_ratios_nb(
     `vectorbt.returns.nb.sortino_ratio_1d_nb` called on each lane, including their NaN and inf conventions, but
     without their temporary arrays: it accumulates the same sums in the same order (`np.nanmean`, `np.nanvar`,
     `np.sum` and `np.nanprod` in Numba add sequentially from the first element). A value that vectorbt skips
-    is added as zero (or multiplied as one), which leaves a sum (a product) bit for bit as it is. `cum_buffer`
-    is scratch space of the shape of `returns`. The equivalence is checked element by element in the test suite
+    is added as zero (or multiplied as one), which leaves a sum (a product) bit for bit as it is: a sum that starts
+    from zero is never negative zero. `cum_buffer` is scratch space of the shape of `returns`. The equivalence is checked element by element in the test suite
     (see also `return_ratios_1d_nb`)."""
     n = returns.shape[0]
     if ann_factor == 1:
