@@ -4,7 +4,7 @@ Builds portfolios of 1,000 rows and 100, 1,000 and 10,000 columns (random entry 
 `from_signals` with fees, daily frequency), warms both paths up, then measures side by side in this process:
 
 * wall time: median of several runs, each on a fresh copy of the portfolio (`Portfolio.replace`, not timed),
-    because vectorbt caches intermediate results per instance,
+    because vectorbt caches intermediate results per instance; runs of the two alternate,
 * CPU time of the same runs (all threads of this process): on a shared machine it is less sensitive than
     wall time to what other processes do,
 * peak memory traced by `tracemalloc` during one run (allocations made through Python and NumPy),
@@ -58,19 +58,34 @@ def run_stats(pf: vbt.Portfolio) -> None:
         pf.stats(agg_func=None)
 
 
-def time_runs(func, pf: vbt.Portfolio, repeat: int) -> tp.Tuple[float, float]:
-    """Median wall time and median CPU time of `func` over `repeat` runs, each on a fresh copy of `pf`."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        fresh = pf.replace()
-        gc.collect()
-        start_wall = time.perf_counter()
-        start_cpu = time.process_time()
-        func(fresh)
-        cpus.append(time.process_time() - start_cpu)
-        walls.append(time.perf_counter() - start_wall)
-        del fresh
-    return statistics.median(walls), statistics.median(cpus)
+def time_once(func, pf: vbt.Portfolio) -> tp.Tuple[float, float]:
+    """Wall time and CPU time of one run of `func` on a fresh copy of `pf`."""
+    fresh = pf.replace()
+    gc.collect()
+    start_wall = time.perf_counter()
+    start_cpu = time.process_time()
+    func(fresh)
+    cpu = time.process_time() - start_cpu
+    return time.perf_counter() - start_wall, cpu
+
+
+def time_side_by_side(pf: vbt.Portfolio, repeat_metrics: int, repeat_stats: int) -> tp.Tuple[float, ...]:
+    """Median wall and CPU times of `run_metrics` and `run_stats`, each on a fresh copy of `pf`.
+
+    The runs alternate (metrics, stats, metrics, ...) rather than coming one batch after the other, so that a
+    slower or faster spell of a shared machine weighs on both sides alike."""
+    metrics_times, stats_times = [], []
+    for round_ in range(max(repeat_metrics, repeat_stats)):
+        if round_ < repeat_metrics:
+            metrics_times.append(time_once(run_metrics, pf))
+        if round_ < repeat_stats:
+            stats_times.append(time_once(run_stats, pf))
+    return (
+        statistics.median(t[0] for t in metrics_times),
+        statistics.median(t[1] for t in metrics_times),
+        statistics.median(t[0] for t in stats_times),
+        statistics.median(t[1] for t in stats_times),
+    )
 
 
 def traced_peak(func, pf: vbt.Portfolio) -> int:
@@ -157,9 +172,8 @@ def main(argv=None) -> None:
         pf = make_portfolio(n_cols)
         run_metrics(pf.replace())  # warm-up at this size
         run_stats(pf.replace())
-        repeat_stats = 3 if n_cols >= 10000 else 5
-        t_metrics, cpu_metrics = time_runs(run_metrics, pf, 7)
-        t_stats, cpu_stats = time_runs(run_stats, pf, repeat_stats)
+        repeat_stats = 5
+        t_metrics, cpu_metrics, t_stats, cpu_stats = time_side_by_side(pf, 7, repeat_stats)
         mem_metrics = traced_peak(run_metrics, pf)
         mem_stats = traced_peak(run_stats, pf)
         rss_metrics = rss_peak("metrics", n_cols)
