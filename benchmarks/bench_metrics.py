@@ -11,7 +11,7 @@ Builds portfolios of 1,000 rows and 100, 1,000 and 10,000 columns (random entry 
 * peak resident memory added during one run, measured in a fresh process (Linux only): it also counts memory
     that Numba allocates outside of `tracemalloc`'s view.
 
-Prints a Markdown table. Run with `--quick` for 100 and 1,000 columns only:
+Prints a Markdown table. Run with `--quick` for 100 and 1,000 columns only, or `--columns 10000` for one size:
 
 ```bash
 NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/bench_metrics.py --quick
@@ -155,12 +155,13 @@ def fmt_bytes(n: float) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 columns")
+    parser.add_argument("--columns", nargs="+", type=int, metavar="N", help="these numbers of columns only")
     parser.add_argument("--rss-child", nargs=2, metavar=("WHICH", "N_COLS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child is not None:
         rss_child(args.rss_child[0], int(args.rss_child[1]))
         return
-    sizes = [100, 1000] if args.quick else [100, 1000, 10000]
+    sizes = args.columns or ([100, 1000] if args.quick else [100, 1000, 10000])
 
     print(f"vectorbt {vbt.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
     warm = make_portfolio(20)
