@@ -499,7 +499,7 @@ def test_lanes_equal_vectorbt_bit_for_bit(values, pad, ann_factor, risk_free, re
     n_rows, n_lanes = values.shape
     width = n_lanes + pad  # lanes past n_lanes hold garbage that must neither be read nor written
     rng = np.random.default_rng(n_rows * 100 + n_lanes)
-    block = np.full((n_rows, width), 7.0)
+    block = np.full((n_rows, width), np.nan)
     block[:, :n_lanes] = values
     init_value = rng.choice([100.0, 0.0, -5.0, 1.0], width)
     divisor = rng.choice([1.0, 3.0, 0.0], width)
@@ -514,8 +514,10 @@ def test_lanes_equal_vectorbt_bit_for_bit(values, pad, ann_factor, risk_free, re
     lane_bm = np.full(width, -9.0)
     nb.lane_benchmark_return_nb(block, divisor, scale, init_value, n_lanes, lane_bm)
     lane_ratios = np.full((4, width), -9.0)
+    returns_block = np.full((n_rows, width), np.inf)
+    returns_block[:, :n_lanes] = returns
     nb.lane_return_ratios_nb(
-        returns, n_lanes, ann_factor, risk_free, required_return, ddof, np.empty_like(returns), lane_ratios
+        returns_block, n_lanes, ann_factor, risk_free, required_return, ddof, np.empty_like(returns_block), lane_ratios
     )
     assert np.array_equal(lane_returns[:, :n_lanes], returns, equal_nan=True)
     assert np.array_equal(lane_bm[:n_lanes], bm_return, equal_nan=True)
@@ -593,8 +595,26 @@ def test_progress_bar_computes_the_same_metrics_slice_by_slice(grouped, capsys, 
     assert_matches_stats(pf)
 
 
+def _kernel_inputs(pf):
+    """What `compute_metrics` hands `portfolio_metrics_nb`, with the group bounds that `chunk_metrics_nb` takes."""
+    n_cols = pf.wrapper.shape_2d[1]
+    order_col_map = nb.fast_col_map_nb(pf.order_records["col"], n_cols)
+    group_lens = pf.wrapper.grouper.get_group_lens()
+    group_end_idxs = np.cumsum(group_lens)
+    return dict(
+        close=np.asarray(pf.close.values, dtype=np.float64),
+        order_col_map=order_col_map,
+        order_col_start_idxs=np.cumsum(order_col_map[1]) - order_col_map[1],
+        group_lens=group_lens,
+        group_start_idxs=group_end_idxs - group_lens,
+        group_end_idxs=group_end_idxs,
+        init_cash=metrics._init_cash(pf, order_col_map, group_lens),
+    )
+
+
 def test_blocks_of_groups_of_every_size_match_stats():
-    """More groups than one block of lanes holds, single columns and groups of several mixed within blocks."""
+    """More groups than one block of lanes holds, single columns and groups of several mixed within blocks,
+    whatever the chunks: one chunk of several blocks, the last one partial, gives the very same numbers."""
     sizes = [1, 3, 1, 1, 2, 5, 1, 1, 1, 4, 1, 2, 1, 1, 1, 1, 3, 1, 2, 1, 1]
     assert len(sizes) > nb.lane_width
     group_by = np.repeat(np.arange(len(sizes)), sizes)
@@ -605,7 +625,27 @@ def test_blocks_of_groups_of_every_size_match_stats():
             prices, entries, exits, direction="both", fees=0.001, size=10.0, freq="1D", group_by=group_by,
             cash_sharing=cash_sharing,
         )
-        assert_matches_stats(pf)
+        whole = assert_matches_stats(pf).to_numpy()
+        inputs = _kernel_inputs(pf)
+        ratio_settings = (365.0, 0.0, 0.0, 1)  # compute_metrics' defaults: daily data, 365-day years
+        for from_group, to_group in [(0, len(sizes)), (3, len(sizes) - 2)]:
+            out = np.full((to_group - from_group, nb.n_metrics), -1.0)
+            nb.chunk_metrics_nb(
+                inputs["close"], True, pf.order_records, inputs["order_col_map"], inputs["order_col_start_idxs"],
+                int(pf.trades_type), inputs["group_start_idxs"], inputs["group_end_idxs"], from_group, to_group,
+                inputs["init_cash"], *ratio_settings, out, from_group,
+            )
+            assert np.array_equal(out, whole[from_group:to_group], equal_nan=True), (cash_sharing, from_group)
+
+
+def test_chunks_of_whole_blocks_match_stats():
+    """Enough columns for every chunk to hold whole blocks of lanes."""
+    n_cols = 12 * nb.lane_width + 5
+    assert -(-n_cols // nb.lane_width) >= nb.min_chunks
+    prices = make_prices(60, n_cols, seed=37, nan_gaps=True)
+    entries, exits = make_signals(prices, seed=37, no_trade_col=7)
+    pf = vbt.Portfolio.from_signals(prices, entries, exits, fees=0.001, freq="1D")
+    assert_matches_stats(pf)
 
 
 def test_progress_bar_default_follows_size_and_environment(capsys, monkeypatch):
@@ -674,12 +714,13 @@ def test_single_column_walk_agrees_with_the_group_walk():
         prices, frame(sizes, prices.index, prices.columns), size_type="targetpercent", direction="both", fees=0.001,
         freq="1D",
     )
-    close = np.asarray(pf.get_filled_close(), dtype=np.float64)
-    col_map = nb.fast_col_map_nb(pf.order_records["col"], close.shape[1])
+    col_map = nb.fast_col_map_nb(pf.order_records["col"], prices.shape[1])
     col_start_idxs = np.cumsum(col_map[1]) - col_map[1]
-    n_rows = close.shape[0]
+    n_rows = prices.shape[0]
     exposures = []
-    for col in range(close.shape[1]):
+    filled_close = np.asarray(pf.get_filled_close(), dtype=np.float64)
+    raw_close = np.asarray(pf.close, dtype=np.float64)  # NaN prices: NaN asset values, skipped
+    for close, col in [(close, col) for close in (filled_close, raw_close) for col in range(prices.shape[1])]:
         col_close = np.ascontiguousarray(close[:, col])
         single_value = np.empty(n_rows)
         single = nb.single_col_series_nb(
@@ -692,7 +733,19 @@ def test_single_column_walk_agrees_with_the_group_walk():
         )
         group_exposure = nb.group_series_nb(buffers, 100.0, group_value)
         np.testing.assert_array_equal(single_value, group_value)
-        assert single[:2] == (profit, fees)
+        np.testing.assert_array_equal(single[:2], (profit, fees))  # NaN profit where the last close is NaN
         assert single[2] <= group_exposure and group_exposure - single[2] <= 4 * np.spacing(group_exposure), col
         exposures.append(group_exposure)
     assert len(set(exposures)) > 3  # partly invested, all in and short columns, not one repeated value
+
+
+def test_long_series_take_narrower_blocks():
+    assert nb.block_width_nb(1000) == nb.lane_width
+    assert nb.block_width_nb(0) == nb.lane_width
+    assert nb.block_width_nb(10**8) == 1
+    n_rows = nb.lane_memory // (4 * 8 * 3)  # blocks of three lanes
+    assert nb.block_width_nb(n_rows) == 3
+    prices = make_prices(n_rows, 7, seed=43)
+    entries, exits = make_signals(prices, seed=43, prob=0.001)
+    pf = vbt.Portfolio.from_signals(prices, entries, exits, fees=0.001, freq="1h")
+    assert_matches_stats(pf)

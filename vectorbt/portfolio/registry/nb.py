@@ -2,10 +2,10 @@
 
 The functions in this module compute the headline metrics of `vectorbt.portfolio.base.Portfolio.stats`
 for every column (or group of columns) straight from the raw arrays of a portfolio: the close price,
-the order records with their column map, the initial cash and the grouping. No two-dimensional intermediate
-such as the value, cash or return series of the whole portfolio is ever built: groups are taken `lane_width`
-at a time, each walked row by row with scratch buffers of length `n_rows`, then the metrics that depend on their
-value series are computed for the whole block, one group per SIMD lane (see `lane_returns_nb`), and chunks of
+the order records with their column map, the initial cash and the grouping. No two-dimensional intermediate such as
+the value, cash or return series of the whole portfolio is ever built: groups are taken a block at a time (see
+`block_width_nb`), each walked row by row with scratch buffers of length `n_rows`, then the metrics that depend on
+their value series are computed for the whole block, one group per SIMD lane (see `lane_returns_nb`), and chunks of
 groups run in parallel with `numba.prange` (see `portfolio_metrics_nb`).
 
 Every step follows the vectorbt function that `Portfolio.stats` goes through, with the same floating-point
@@ -18,7 +18,8 @@ not sorted by row: orders of one row that follow each other are summed before th
     `vectorbt.utils.math_.add_nb` (see `add_flow_nb` for its shortcut),
 * position, cash, asset value, value and gross exposure as in `vectorbt.portfolio.nb.assets_nb`,
     `vectorbt.portfolio.nb.cash_nb`, `vectorbt.portfolio.nb.cash_grouped_nb`, `vectorbt.portfolio.nb.asset_value_nb`,
-    `vectorbt.portfolio.nb.value_nb` and `vectorbt.portfolio.nb.gross_exposure_nb`,
+    `vectorbt.portfolio.nb.value_nb` and `vectorbt.portfolio.nb.gross_exposure_nb` (whose maximum, for a group of
+    one column, may be a few units in the last place lower: see `single_col_series_nb`),
 * returns with `vectorbt.returns.nb.get_return_nb` (see `get_return_select_nb`),
 * total profit as in `vectorbt.portfolio.nb.total_profit_nb`,
 * benchmark value as in `vectorbt.portfolio.nb.benchmark_value_nb` and
@@ -109,6 +110,9 @@ are as many groups), so that threads still share the work evenly."""
 
 lane_width = 16
 """Number of groups whose value series `chunk_metrics_nb` processes together, one per lane (see `lane_returns_nb`)."""
+
+lane_memory = 16 * 2**20
+"""Most bytes that the blocks of lanes of one chunk take: blocks of long series hold fewer groups (one at the least)."""
 
 
 # ############# Trades ############# #
@@ -291,7 +295,7 @@ def drawdown_stats_1d_nb(ts: tp.Array1d) -> tp.Tuple[float, float]:
 # ############# Returns ############# #
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def get_return_select_nb(input_value: float, output_value: float) -> float:
     """`vectorbt.returns.nb.get_return_nb` written with selects rather than branches, with the same result bit
     for bit: a loop over lanes that calls it can be vectorized."""
@@ -335,7 +339,8 @@ def lane_benchmark_return_nb(
 
     The NaN-ignoring product of one plus its returns (the first one from `init_value[k]`), minus one, as
     `Portfolio.stats` takes it from the returns of `Portfolio.benchmark_value`. For a single column, `close[:, k]`
-    is its close and `divisor[k]` its first close (`vectorbt.portfolio.nb.benchmark_value_nb`). For a group,
+    is its close, `divisor[k]` its first close and `scale[k]` its initial cash
+    (`vectorbt.portfolio.nb.benchmark_value_nb`). For a group,
     `close[:, k]` is the sum of its columns' close, each normalized by its first close, `divisor[k]` is one and
     `scale[k]` is the initial cash divided evenly among the columns
     (`vectorbt.portfolio.nb.benchmark_value_grouped_nb`). `init_value[k]` is the initial cash in both cases."""
@@ -428,10 +433,10 @@ def lane_return_ratios_nb(
     `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
     `vectorbt.returns.nb.sortino_ratio_1d_nb` called on each lane, including their NaN and inf conventions, but
     without their temporary arrays: it accumulates the same sums in the same order (`np.nanmean`, `np.nanvar`,
-    `np.sum` and `np.nanprod` in Numba add sequentially from the first element). A value that vectorbt skips
-    is added as zero (or multiplied as one), which leaves a sum (a product) bit for bit as it is: a sum that starts
-    from zero is never negative zero. `cum_buffer` is scratch space of the shape of `returns`. The equivalence is checked element by element in the test suite
-    (see also `return_ratios_1d_nb`)."""
+    `np.sum` and `np.nanprod` in Numba add sequentially from the first element). A value that vectorbt skips is
+    added as zero (or multiplied as one), which leaves a sum (a product) bit for bit as it is: a sum that starts
+    from zero is never negative zero. `cum_buffer` is scratch space of the shape of `returns`. The equivalence is
+    checked element by element in the test suite (see also `return_ratios_1d_nb`)."""
     n = returns.shape[0]
     if ann_factor == 1:
         omega_thresh = required_return
@@ -762,7 +767,8 @@ def row_orders_nb(
 def fold_gross_exposure_nb(free_cash: float, abs_asset_value: float, max_gross_exposure: float) -> float:
     """Fold the gross exposure `abs_asset_value / (free_cash + abs_asset_value)` of one row, as
     `vectorbt.portfolio.nb.gross_exposure_nb` computes it, into the running maximum (NaN until the first,
-    ignoring NaN exposures)."""
+    ignoring NaN exposures). Inlined for speed: it never divides by zero, so the caller's error model does not
+    matter."""
     if np.isnan(abs_asset_value):
         return max_gross_exposure  # NaN exposure
     denom = add_flow_nb(free_cash, abs_asset_value)
@@ -795,8 +801,8 @@ def single_col_series_nb(
     except that the maximum gross exposure may be a few units in the last place below theirs: between two rows with
     orders, free cash `F` stays the same, and while it is not negative the exposure `x / (F + x)` grows with the
     absolute asset value `x`, so it is computed once, for the largest finite `x` of the stretch. The result is the
-    exposure of that row; rounding of `F + x` can make another row's exposure larger by at most three units
-    in the last place."""
+    exposure of that row; rounding (of `F + x` and of the division) can make another row's exposure larger by at
+    most three units in the last place, barring overflow (`F + x` beyond the largest float)."""
     n_rows = col_close.shape[0]
     col_idxs, col_lens = col_map
     col_len = col_lens[col]
@@ -1075,6 +1081,13 @@ def lane_metrics_nb(
 
 
 @njit(cache=True)
+def block_width_nb(n_rows: int) -> int:
+    """Number of groups in a full block of lanes for series of `n_rows` rows: `lane_width`, or fewer (one at the
+    least) where the block would take more than `lane_memory` bytes."""
+    return max(1, min(lane_width, lane_memory // (4 * 8 * max(n_rows, 1))))
+
+
+@njit(cache=True)
 def chunk_metrics_nb(
     close: tp.Array2d,
     fillna_close: bool,
@@ -1097,10 +1110,11 @@ def chunk_metrics_nb(
     """Compute the metrics of the groups `from_group` to `to_group` (exclusive) into the rows of `out`,
     where row `group - out_start` belongs to `group`.
 
-    Gathers the orders of the chunk's columns, builds their trade records with `trade_records_nb` and allocates
-    the scratch buffers once, then takes the groups `lane_width` at a time: `group_walk_nb` walks each group of a
-    block, then `lane_metrics_nb` computes what depends on their value series for the whole block. For the
-    arguments, see `portfolio_metrics_nb`."""
+    Takes the orders of the chunk's columns (see `take_records_nb`), builds their trade records with
+    `trade_records_nb` and allocates the scratch buffers once, then takes the groups a block at a time (see
+    `block_width_nb`): `group_walk_nb` walks each group of a block, then `lane_metrics_nb`
+    computes what depends on their value series for the whole block. For the arguments, see
+    `portfolio_metrics_nb`."""
     n_rows = close.shape[0]
     order_col_idxs, order_col_lens = order_col_map
     from_col = group_start_idxs[from_group]
@@ -1121,7 +1135,7 @@ def chunk_metrics_nb(
     chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
 
     buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
-    width = min(lane_width, to_group - from_group)
+    width = min(block_width_nb(n_rows), to_group - from_group)
     lanes = np.empty((4, n_rows, width), dtype=np.float64)
     lane_params = np.empty((3, width), dtype=np.float64)
     for block_from in range(from_group, to_group, width):
@@ -1200,9 +1214,10 @@ def portfolio_metrics_nb(
     Returns an array of shape `(to_group - from_group, n_metrics)`.
 
     Groups are split into chunks of consecutive groups, which threads process in parallel with `chunk_metrics_nb`:
-    enough chunks to fill blocks of `lane_width` groups, but no fewer than `min_chunks` and no more than
-    `max_chunks` (and no more than there are groups). Besides the output, memory use is proportional to the chunks
-    in flight: their orders, trade records and scratch buffers."""
+    enough chunks to fill blocks of lanes (see `block_width_nb`), but no fewer than `min_chunks` and no more than
+    `max_chunks` (and no more than there are groups). When there are more blocks than chunks, chunks
+    hold whole blocks. Besides the output, memory use is proportional to the chunks in flight: their orders, trade
+    records and scratch buffers (see `lane_memory`)."""
     order_col_lens = order_col_map[1]
     order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
     group_end_idxs = np.cumsum(group_lens)
@@ -1214,8 +1229,16 @@ def portfolio_metrics_nb(
     n_groups = to_group - from_group
     out = np.empty((n_groups, n_metrics), dtype=np.float64)
 
-    n_chunks = min(n_groups, max(min_chunks, -(-n_groups // lane_width)), max_chunks)
+    width = block_width_nb(close.shape[0])
+    n_blocks = -(-n_groups // width)
+    n_chunks = min(n_groups, max(min_chunks, n_blocks), max_chunks)
     for chunk in prange(n_chunks):
+        if n_chunks <= n_blocks:  # whole blocks in every chunk, so that only the very last block is partial
+            chunk_from = min(chunk * n_blocks // n_chunks * width, n_groups)
+            chunk_to = min((chunk + 1) * n_blocks // n_chunks * width, n_groups)
+        else:
+            chunk_from = chunk * n_groups // n_chunks
+            chunk_to = (chunk + 1) * n_groups // n_chunks
         chunk_metrics_nb(
             close,
             fillna_close,
@@ -1225,8 +1248,8 @@ def portfolio_metrics_nb(
             trades_type,
             group_start_idxs,
             group_end_idxs,
-            from_group + chunk * n_groups // n_chunks,
-            from_group + (chunk + 1) * n_groups // n_chunks,
+            from_group + chunk_from,
+            from_group + chunk_to,
             init_cash,
             ann_factor,
             risk_free,
