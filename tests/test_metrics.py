@@ -455,8 +455,10 @@ special_returns = st.sampled_from([0.0, -0.0, -1.0, 1e-300, np.nan, np.inf, -np.
 def test_return_ratios_equal_vectorbt_bit_for_bit(returns, ann_factor, risk_free, required_return, ddof):
     with np.errstate(all="ignore"):
         expected = _vbt_ratios_nb(returns, ann_factor, risk_free, required_return, ddof)
-    actual = nb.return_ratios_1d_nb(returns, ann_factor, risk_free, required_return, ddof)
-    for name, a, e in zip(RATIO_METRICS, actual, expected):
+    lane = returns.reshape((-1, 1))  # one lane
+    actual = np.empty((4, 1))
+    nb.lane_return_ratios_nb(lane, 1, ann_factor, risk_free, required_return, ddof, np.empty_like(lane), actual)
+    for name, a, e in zip(RATIO_METRICS, actual[:, 0], expected):
         assert (np.isnan(a) and np.isnan(e)) or a == e, (name, a, e)
 
 

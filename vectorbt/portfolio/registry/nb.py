@@ -96,7 +96,7 @@ n_metrics = len(MetricIdx)
 
 n_buffers = 9
 """Number of scratch rows of length `n_rows` that each chunk of groups needs: eight for `accumulate_col_nb`
-and `group_series_nb`, one for the close of the current column (see `load_close_nb`)."""
+and `group_series_nb`, one for the close of the current column of a group of several (see `load_close_nb`)."""
 
 OrderState = tp.Tuple[float, float, float, float, float]
 """Running state of the orders of a column: position, debt, assets and cash of the total profit, sum of fees."""
@@ -436,7 +436,7 @@ def lane_return_ratios_nb(
     `np.sum` and `np.nanprod` in Numba add sequentially from the first element). A value that vectorbt skips is
     added as zero (or multiplied as one), which leaves a sum (a product) bit for bit as it is: a sum that starts
     from zero is never negative zero. `cum_buffer` is scratch space of the shape of `returns`. The equivalence is
-    checked element by element in the test suite (see also `return_ratios_1d_nb`)."""
+    checked element by element in the test suite."""
     n = returns.shape[0]
     if ann_factor == 1:
         omega_thresh = required_return
@@ -529,25 +529,6 @@ def lane_return_ratios_nb(
         out[1, k] = calmar
         out[2, k] = omega
         out[3, k] = sortino
-
-
-@njit(cache=True, error_model="numpy")
-def return_ratios_1d_nb(
-    returns: tp.Array1d,
-    ann_factor: float,
-    risk_free: float = 0.0,
-    required_return: float = 0.0,
-    ddof: int = 1,
-) -> tp.Tuple[float, float, float, float]:
-    """Return the Sharpe, Calmar, Omega and Sortino ratios of one return series.
-
-    `lane_return_ratios_nb` on a single lane: the same results, bit for bit, as
-    `vectorbt.returns.nb.sharpe_ratio_1d_nb`, `vectorbt.returns.nb.calmar_ratio_1d_nb`,
-    `vectorbt.returns.nb.omega_ratio_1d_nb` and `vectorbt.returns.nb.sortino_ratio_1d_nb`."""
-    lane = np.ascontiguousarray(returns).reshape((returns.shape[0], 1))
-    out = np.empty((4, 1), dtype=np.float64)
-    lane_return_ratios_nb(lane, 1, ann_factor, risk_free, required_return, ddof, np.empty_like(lane), out)
-    return out[0, 0], out[1, 0], out[2, 0], out[3, 0]
 
 
 # ############# Initial cash ############# #
@@ -1000,10 +981,9 @@ def group_walk_nb(
     by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`.
     For the other arguments, see `portfolio_metrics_nb`."""
     if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
-        col_close = buffers[8]
-        load_close_nb(close, from_col, fillna_close, col_close)
+        load_close_nb(close, from_col, fillna_close, bm_close)
         total_profit, fees_paid, max_gross_exposure = single_col_series_nb(
-            col_close,
+            bm_close,
             order_records,
             order_col_map,
             order_col_start_idxs[from_col],
@@ -1011,8 +991,7 @@ def group_walk_nb(
             init_cash,
             value,
         )
-        bm_close[:] = col_close
-        bm_divisor = col_close[0] if col_close.shape[0] > 0 else np.nan
+        bm_divisor = bm_close[0] if bm_close.shape[0] > 0 else np.nan
         bm_scale = init_cash
     else:
         total_profit = 0.0
@@ -1051,7 +1030,8 @@ def group_walk_nb(
 @njit(cache=True, error_model="numpy")
 def lane_metrics_nb(
     lanes: tp.Array3d,
-    lane_params: tp.Array2d,
+    init_cash: tp.Array1d,
+    bm_params: tp.Array2d,
     n_lanes: int,
     ann_factor: float,
     risk_free: float,
@@ -1063,12 +1043,12 @@ def lane_metrics_nb(
 
     `lanes` has shape `(4, n_rows, width)` with `width >= n_lanes`: `lanes[0, :, k]` holds the value series of lane
     `k` and `lanes[2, :, k]` what its benchmark value is computed from, as `group_walk_nb` writes them; `lanes[1]`
-    and `lanes[3]` are scratch space. `lane_params` holds, per lane, the initial cash (row 0) and the divisor
-    (row 1) and scale (row 2) of the benchmark. The return series comes from `lane_returns_nb`, the benchmark return
+    and `lanes[3]` are scratch space. `init_cash` holds the initial cash of each lane, and `bm_params` the divisor
+    (row 0) and scale (row 1) of its benchmark. The return series comes from `lane_returns_nb`, the benchmark return
     from `lane_benchmark_return_nb` and the ratios from `lane_return_ratios_nb`."""
-    lane_returns_nb(lanes[0], lane_params[0], n_lanes, lanes[1])
+    lane_returns_nb(lanes[0], init_cash, n_lanes, lanes[1])
     bm_return = np.empty(n_lanes, dtype=np.float64)
-    lane_benchmark_return_nb(lanes[2], lane_params[1], lane_params[2], lane_params[0], n_lanes, bm_return)
+    lane_benchmark_return_nb(lanes[2], bm_params[0], bm_params[1], init_cash, n_lanes, bm_return)
     ratios = np.full((4, n_lanes), np.nan)
     if not np.isnan(ann_factor):
         lane_return_ratios_nb(lanes[1], n_lanes, ann_factor, risk_free, required_return, ddof, lanes[3], ratios)
@@ -1137,7 +1117,7 @@ def chunk_metrics_nb(
     buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
     width = min(block_width_nb(n_rows), to_group - from_group)
     lanes = np.empty((4, n_rows, width), dtype=np.float64)
-    lane_params = np.empty((3, width), dtype=np.float64)
+    bm_params = np.empty((2, width), dtype=np.float64)
     for block_from in range(from_group, to_group, width):
         n_lanes = min(width, to_group - block_from)
         for k in range(n_lanes):
@@ -1159,12 +1139,12 @@ def chunk_metrics_nb(
                 lanes[2, :, k],
                 out[group - out_start],
             )
-            lane_params[0, k] = init_cash[group]
-            lane_params[1, k] = bm_divisor
-            lane_params[2, k] = bm_scale
+            bm_params[0, k] = bm_divisor
+            bm_params[1, k] = bm_scale
         lane_metrics_nb(
             lanes,
-            lane_params,
+            init_cash[block_from : block_from + n_lanes],
+            bm_params,
             n_lanes,
             ann_factor,
             risk_free,
