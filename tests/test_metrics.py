@@ -14,6 +14,8 @@ from hypothesis.extra import numpy as hnp
 from numba import njit
 
 from vectorbt.generic import nb as generic_nb
+from vectorbt.portfolio import enums as portfolio_enums
+from vectorbt.portfolio import nb as portfolio_nb
 from vectorbt.portfolio.registry import metrics, nb
 from vectorbt.portfolio.registry.metrics import (
     DURATION_METRICS,
@@ -751,3 +753,148 @@ def test_long_series_take_narrower_blocks():
     entries, exits = make_signals(prices, seed=43, prob=0.001)
     pf = vbt.Portfolio.from_signals(prices, entries, exits, fees=0.001, freq="1h")
     assert_matches_stats(pf)
+
+
+# ############# Order and trade shortcuts ############# #
+
+
+positions = st.one_of(
+    st.floats(-1e3, 1e3),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-12, -1e-12, 5e-13, 1.0 + 1e-10, -(1.0 + 1e-10), np.nan, np.inf]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    position_before=positions,
+    position_now=positions,
+    debt=st.one_of(st.floats(0, 1e4), st.sampled_from([0.0, np.nan])),
+    price=st.one_of(st.floats(1e-3, 1e3), st.sampled_from([np.nan, np.inf])),
+    fees=st.one_of(st.floats(0, 10), st.sampled_from([0.0, np.nan])),
+)
+def test_free_cash_diff_equals_vectorbt(position_before, position_now, debt, price, fees):
+    with np.errstate(all="ignore"):
+        expected = portfolio_nb.get_free_cash_diff_nb(position_before, position_now, debt, price, fees)
+        actual = nb.free_cash_diff_nb(position_before, position_now, debt, price, fees)
+    for a, e in zip(actual, expected):
+        assert (np.isnan(a) and np.isnan(e)) or a == e, (actual, expected)
+
+
+@st.composite
+def order_columns(draw):
+    """Order records of a few columns that open, add to, reduce, close and reverse positions, with sizes at and
+    within the tolerances of the position, and a raw last close that may be NaN."""
+    n_cols = draw(st.integers(1, 4))
+    n_rows = draw(st.integers(1, 30))
+    records = []
+    for col in range(n_cols):
+        idx = 0
+        for _ in range(draw(st.integers(0, 12))):
+            idx = min(n_rows - 1, idx + draw(st.integers(0, 3)))
+            size = draw(st.one_of(st.floats(0.01, 10.0), st.sampled_from([1.0, 2.0, 1.0 + 1e-10, 1.0 - 1e-10, 3.0])))
+            price = draw(st.one_of(st.floats(0.5, 50.0), st.sampled_from([1.0, 10.0])))
+            fees = draw(st.sampled_from([0.0, 0.01, 0.5, np.nan]))
+            records.append((len(records), col, size, price, fees, draw(st.integers(0, 1)), idx))
+    order_records = np.array(
+        [(i, col, idx, size, price, fees, side) for i, col, size, price, fees, side, idx in records],
+        dtype=portfolio_enums.order_dt,
+    )
+    close = draw(hnp.arrays(np.float64, (n_rows, n_cols), elements=st.one_of(st.floats(0.5, 50.0), st.just(np.nan))))
+    return order_records, close
+
+
+def _trade_acc(fold, *args):
+    acc = np.empty(nb.n_trade_acc)
+    nb.reset_trade_acc_nb(acc)
+    fold(*args, acc)
+    return acc
+
+
+@settings(max_examples=300, deadline=None)
+@given(orders=order_columns())
+def test_exit_trades_fold_equals_vectorbt_records(orders):
+    """Folding exit trades straight from the orders gives the very sums and counts that folding vectorbt's exit
+    trade records gives, and so the same trade statistics."""
+    order_records, close = orders
+    n_rows, n_cols = close.shape
+    col_map = nb.fast_col_map_nb(order_records["col"], n_cols)
+    col_start_idxs = np.cumsum(col_map[1]) - col_map[1]
+    with np.errstate(all="ignore"):
+        trades = portfolio_nb.get_exit_trades_nb(order_records, close, col_map)
+        trade_col_map = nb.fast_col_map_nb(trades["col"], n_cols)
+        trade_col_start_idxs = np.cumsum(trade_col_map[1]) - trade_col_map[1]
+        for col in range(n_cols):
+            expected = _trade_acc(nb.fold_trade_records_nb, trades, trade_col_map, trade_col_start_idxs, col, col + 1)
+            actual = _trade_acc(
+                nb.fold_exit_trades_nb, order_records, col_map, col_start_idxs[col], col, n_rows, close[-1, col]
+            )
+            assert np.array_equal(actual, expected, equal_nan=True), (col, actual, expected)
+            assert actual[nb.TradeAccIdx.total] == trade_col_map[1][col]
+            stats_expected = np.full(nb.n_metrics, -1.0)
+            stats_actual = np.full(nb.n_metrics, -1.0)
+            nb.trade_stats_nb(expected, stats_expected)
+            nb.trade_stats_nb(actual, stats_actual)
+            assert np.array_equal(stats_actual, stats_expected, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("id", [1, 0], nb.id_order_err),
+        ("size", [1.0, 0.0], portfolio_nb.size_zero_neg_err),
+        ("price", [1.0, -2.0], portfolio_nb.price_zero_neg_err),
+    ],
+)
+@pytest.mark.parametrize("trades_type", ["exittrades", "entrytrades", "positions"])
+def test_invalid_orders_raise_as_in_vectorbt(field, value, message, trades_type):
+    """The fold of exit trades raises as vectorbt's builder does, and `compute_metrics` raises vectorbt's error
+    for every trade type, from a parallel kernel too, where it is checked outside the threads."""
+    n_cols = 6
+    order_records = np.array(
+        [(2 * col + i, col, i, 1.0, 10.0, 0.0, i) for col in range(n_cols) for i in (0, 1)],
+        dtype=portfolio_enums.order_dt,
+    )
+    order_records[field][6:8] = value  # orders of the fourth column
+    close = np.full((3, n_cols), 10.0)
+    col_map = nb.fast_col_map_nb(order_records["col"], n_cols)
+    with pytest.raises(ValueError, match=message):
+        portfolio_nb.get_exit_trades_nb(order_records, close, col_map)
+    with pytest.raises(ValueError, match=message):
+        _trade_acc(nb.fold_exit_trades_nb, order_records, col_map, 6, 3, 3, 10.0)
+    assert nb.check_orders_nb(order_records, col_map[1]) > 0
+    prices = make_prices(3, n_cols, seed=2)
+    log_records = np.empty(0, dtype=portfolio_enums.log_dt)
+    wrapper = vbt.ArrayWrapper(prices.index, prices.columns, 2, freq="1D")
+    pf = vbt.Portfolio(
+        wrapper, prices, order_records, log_records, np.full(n_cols, 100.0), False, trades_type=trades_type
+    )
+    with pytest.raises(ValueError, match=message), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stats warns about the metrics that raise, then raises
+        pf.stats(agg_func=None)
+    for min_cells in (10**9, 0):  # one thread, then as many as there are
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(metrics, "parallel_min_cells", min_cells)
+            with pytest.raises(ValueError, match=message):
+                compute_metrics(pf)
+    valid = order_records.copy()
+    valid[field][6:8] = valid[field][:2]
+    assert nb.check_orders_nb(valid, col_map[1]) == 0
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("fillna_close", [False, True])
+def test_block_load_equals_column_load(order, fillna_close):
+    close = np.array(make_prices(40, 9, seed=3, nan_gaps=True), order=order)
+    close[:5, 2] = np.nan  # leading NaNs take the first valid value
+    close[:, 4] = np.nan  # stays NaN
+    for from_col, n_lanes in [(0, 9), (2, 5), (8, 1)]:
+        block = np.full((40, 16), -1.0)
+        nb.load_close_block_nb(close, from_col, n_lanes, fillna_close, block)
+        for k in range(n_lanes):
+            column = np.empty(40)
+            nb.load_close_nb(close, from_col + k, fillna_close, column)
+            assert np.array_equal(block[:, k], column, equal_nan=True)
+        assert np.all(block[:, n_lanes:] == -1.0)
+    expected = pd.DataFrame(close).ffill().bfill().to_numpy() if fillna_close else close
+    nb.load_close_block_nb(close, 0, 9, fillna_close, block)
+    assert np.array_equal(block[:, :9], expected, equal_nan=True)

@@ -15,7 +15,7 @@ not sorted by row: orders of one row that follow each other are summed before th
 
 * asset flow, cash flow and free cash flow as in `vectorbt.portfolio.nb.asset_flow_nb` and
     `vectorbt.portfolio.nb.cash_flow_nb`, calling `vectorbt.portfolio.nb.get_free_cash_diff_nb` and
-    `vectorbt.utils.math_.add_nb` (see `add_flow_nb` for its shortcut),
+    `vectorbt.utils.math_.add_nb` (see `free_cash_diff_nb` and `add_flow_nb` for their shortcuts),
 * position, cash, asset value, value and gross exposure as in `vectorbt.portfolio.nb.assets_nb`,
     `vectorbt.portfolio.nb.cash_nb`, `vectorbt.portfolio.nb.cash_grouped_nb`, `vectorbt.portfolio.nb.asset_value_nb`,
     `vectorbt.portfolio.nb.value_nb` and `vectorbt.portfolio.nb.gross_exposure_nb` (whose maximum, for a group of
@@ -26,9 +26,10 @@ not sorted by row: orders of one row that follow each other are summed before th
     `vectorbt.portfolio.nb.benchmark_value_grouped_nb` (see `lane_benchmark_return_nb`),
 * maximum drawdown and its duration as the drawdown records of `vectorbt.generic.nb.get_drawdowns_nb`
     (see `drawdown_stats_1d_nb`),
-* trade statistics over the trade records that `vectorbt.portfolio.nb.get_entry_trades_nb`,
-    `vectorbt.portfolio.nb.get_exit_trades_nb` and `vectorbt.portfolio.nb.get_positions_nb` build
-    (see `trade_records_nb` and `trade_stats_nb`),
+* trade statistics over the trade records that `vectorbt.portfolio.nb.get_entry_trades_nb` and
+    `vectorbt.portfolio.nb.get_positions_nb` build (see `trade_records_nb` and `fold_trade_records_nb`), or over
+    the exit trades of `vectorbt.portfolio.nb.get_exit_trades_nb`, folded from the orders without building their
+    records (see `fold_exit_trades_nb`),
 * the Sharpe, Calmar, Omega and Sortino ratios as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
     `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
     `vectorbt.returns.nb.sortino_ratio_1d_nb` compute them, fused into one function for speed
@@ -40,22 +41,24 @@ per metric, in the order of `MetricIdx`. Units are described in `vectorbt.portfo
 !!! note
     Degenerate input, such as a column without orders or trades, NaN prices or a zero denominator, gives NaN
     (or inf, where vectorbt gives inf) for the affected metrics rather than an error. Invalid order records
-    (a size or price of zero or less, ids not ascending within a column) raise in vectorbt's trade builders,
-    as they do in `Portfolio.stats`."""
+    (a size or price of zero or less, ids not ascending within a column) raise the error of vectorbt's trade
+    builders, as they do in `Portfolio.stats` (see `check_orders_nb`)."""
 
 import numpy as np
 from numba import njit, prange
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.enums import OrderSide, TradeStatus, TradesType
+from vectorbt.portfolio.enums import OrderSide, TradeDirection, TradeStatus, TradesType, trade_dt
 from vectorbt.portfolio.nb import (
     get_entry_trades_nb,
     get_exit_trades_nb,
-    get_free_cash_diff_nb,
     get_positions_nb,
+    get_trade_stats_nb,
+    price_zero_neg_err,
+    size_zero_neg_err,
 )
 from vectorbt.records.nb import col_map_nb
-from vectorbt.utils.math_ import abs_tol, add_nb
+from vectorbt.utils.math_ import abs_tol, add_nb, is_close_nb, is_close_or_less_nb, is_less_nb
 
 
 class MetricIdxT(tp.NamedTuple):
@@ -118,6 +121,46 @@ lane_memory = 16 * 2**20
 # ############# Trades ############# #
 
 
+id_order_err = "id must come in ascending order per column"
+"""Message of the error that vectorbt's trade builders raise when the ids of a column's orders are not ascending."""
+
+
+@njit(cache=True)
+def check_orders_nb(order_records: tp.RecordArray, col_lens: tp.Array1d) -> int:
+    """Check orders, contiguous per column with `col_lens` orders each, as vectorbt's trade builders do.
+
+    Returns 0 if they are valid, else a code for the first problem, in the order in which the builders meet them
+    (column by column, order by order): 1 if an id is lower than the previous one of its column (`id_order_err`),
+    2 for a size of zero or less (`vectorbt.portfolio.nb.size_zero_neg_err`), 3 for a price of zero or less
+    (`vectorbt.portfolio.nb.price_zero_neg_err`). `portfolio_metrics_nb` raises for it outside its threads, where
+    Numba reliably passes the error on."""
+    oidx = 0
+    for col in range(col_lens.shape[0]):
+        last_id = -1
+        for _ in range(col_lens[col]):
+            record = order_records[oidx]
+            if record["id"] < last_id:
+                return 1
+            last_id = record["id"]
+            if record["size"] <= 0.0:
+                return 2
+            if record["price"] <= 0.0:
+                return 3
+            oidx += 1
+    return 0
+
+
+@njit(cache=True)
+def raise_order_error_nb(code: int) -> None:
+    """Raise the error of `check_orders_nb`'s `code`, with the message of vectorbt's trade builders (none for 0)."""
+    if code == 1:
+        raise ValueError(id_order_err)
+    if code == 2:
+        raise ValueError(size_zero_neg_err)
+    if code == 3:
+        raise ValueError(price_zero_neg_err)
+
+
 @njit(cache=True)
 def trade_records_nb(
     order_records: tp.RecordArray,
@@ -140,90 +183,238 @@ def trade_records_nb(
     return get_positions_nb(exit_trades, exit_col_map)
 
 
-@njit(cache=True, error_model="numpy")
-def trade_stats_nb(
+class TradeAccIdxT(tp.NamedTuple):
+    """Slot of each running sum and count in the trade accumulator of `fold_trade_nb`."""
+
+    total: int = 0
+    n_open: int = 1
+    open_pnl: int = 2
+    n_closed: int = 3
+    best: int = 4
+    worst: int = 5
+    n_win: int = 6
+    n_loss: int = 7
+    n_even: int = 8
+    win_ret_sum: int = 9
+    win_ret_cnt: int = 10
+    loss_ret_sum: int = 11
+    loss_ret_cnt: int = 12
+    win_dur_sum: int = 13
+    loss_dur_sum: int = 14
+    win_pnl_sum: int = 15
+    loss_pnl_sum: int = 16
+
+
+TradeAccIdx = TradeAccIdxT()
+"""Slots of the trade accumulator (see `fold_trade_nb`)."""
+
+n_trade_acc = len(TradeAccIdx)
+"""Length of the trade accumulator (see `fold_trade_nb`)."""
+
+
+@njit(cache=True)
+def reset_trade_acc_nb(acc: tp.Array1d) -> None:
+    """Empty the trade accumulator `acc`: zero counts and sums, no best or worst trade yet (NaN)."""
+    acc[:] = 0.0
+    acc[TradeAccIdx.best] = np.nan
+    acc[TradeAccIdx.worst] = np.nan
+
+
+@njit(cache=True, inline="always")
+def fold_trade_nb(acc: tp.Array1d, pnl: float, ret: float, duration: float, is_open: bool) -> None:
+    """Fold one trade into the accumulator `acc`, following `vectorbt.portfolio.trades.Trades`.
+
+    * every trade is counted, as closed or as open, and the PnL of open trades is summed ignoring NaN,
+    * the other statistics are over closed trades only (the `incl_open=False` default of `Portfolio.stats`):
+        a trade is winning if its PnL is above zero and losing if below zero, and `duration` is
+        `exit_idx - entry_idx` (see `vectorbt.generic.nb.range_duration_nb`).
+
+    Inlined for speed: it never divides, so the caller's error model does not matter."""
+    acc[TradeAccIdx.total] += 1
+    if is_open:
+        acc[TradeAccIdx.n_open] += 1
+        if not np.isnan(pnl):
+            acc[TradeAccIdx.open_pnl] += pnl
+        return
+    acc[TradeAccIdx.n_closed] += 1
+    if not np.isnan(ret):
+        if np.isnan(acc[TradeAccIdx.best]) or ret > acc[TradeAccIdx.best]:
+            acc[TradeAccIdx.best] = ret
+        if np.isnan(acc[TradeAccIdx.worst]) or ret < acc[TradeAccIdx.worst]:
+            acc[TradeAccIdx.worst] = ret
+    if pnl > 0.0:
+        acc[TradeAccIdx.n_win] += 1
+        acc[TradeAccIdx.win_dur_sum] += duration
+        acc[TradeAccIdx.win_pnl_sum] += pnl
+        if not np.isnan(ret):
+            acc[TradeAccIdx.win_ret_sum] += ret
+            acc[TradeAccIdx.win_ret_cnt] += 1
+    elif pnl < 0.0:
+        acc[TradeAccIdx.n_loss] += 1
+        acc[TradeAccIdx.loss_dur_sum] += duration
+        acc[TradeAccIdx.loss_pnl_sum] += pnl
+        if not np.isnan(ret):
+            acc[TradeAccIdx.loss_ret_sum] += ret
+            acc[TradeAccIdx.loss_ret_cnt] += 1
+    elif pnl == 0.0:
+        acc[TradeAccIdx.n_even] += 1
+
+
+@njit(cache=True)
+def fold_trade_records_nb(
     trade_records: tp.RecordArray,
     col_map: tp.ColMap,
     col_start_idxs: tp.Array1d,
     from_col: int,
     to_col: int,
-    out: tp.Array1d,
+    acc: tp.Array1d,
 ) -> None:
-    """Write trade statistics of the columns `from_col` to `to_col` (exclusive) into `out`.
+    """Fold the trade records of the columns `from_col` to `to_col` (exclusive) into `acc` with `fold_trade_nb`.
 
-    `col_start_idxs` holds the position of each column's first record in `col_map`.
-
-    `out` is a row of the output of `portfolio_metrics_nb`. Follows `vectorbt.portfolio.trades.Trades`:
-
-    * counts over all, closed and open trades, and the NaN-ignoring PnL sum of open trades,
-    * the other statistics over closed trades only (the `incl_open=False` default of `Portfolio.stats`),
-        where a trade is winning if its PnL is above zero and losing if below zero,
-    * durations of closed trades as `exit_idx - entry_idx` (see `vectorbt.generic.nb.range_duration_nb`),
-    * `profit_factor` as `Trades.profit_factor` and `expectancy` as `Trades.expectancy`."""
+    `col_start_idxs` holds the position of each column's first record in `col_map`."""
     col_idxs, col_lens = col_map
-    total = 0
-    n_open = 0
-    open_pnl = 0.0
-    n_closed = 0
-    best = np.nan
-    worst = np.nan
-    n_win = 0
-    n_loss = 0
-    n_even = 0
-    win_ret_sum = 0.0
-    win_ret_cnt = 0
-    loss_ret_sum = 0.0
-    loss_ret_cnt = 0
-    win_dur_sum = 0.0
-    loss_dur_sum = 0.0
-    win_pnl_sum = 0.0
-    loss_pnl_sum = 0.0
-
     for col in range(from_col, to_col):
         for c in range(col_lens[col]):
             record = trade_records[col_idxs[col_start_idxs[col] + c]]
-            pnl = record["pnl"]
-            total += 1
-            if record["status"] == TradeStatus.Open:
-                n_open += 1
-                if not np.isnan(pnl):
-                    open_pnl += pnl
-                continue
-            n_closed += 1
-            ret = record["return"]
-            if not np.isnan(ret):
-                if np.isnan(best) or ret > best:
-                    best = ret
-                if np.isnan(worst) or ret < worst:
-                    worst = ret
-            duration = float(record["exit_idx"] - record["entry_idx"])
-            if pnl > 0.0:
-                n_win += 1
-                win_dur_sum += duration
-                win_pnl_sum += pnl
-                if not np.isnan(ret):
-                    win_ret_sum += ret
-                    win_ret_cnt += 1
-            elif pnl < 0.0:
-                n_loss += 1
-                loss_dur_sum += duration
-                loss_pnl_sum += pnl
-                if not np.isnan(ret):
-                    loss_ret_sum += ret
-                    loss_ret_cnt += 1
-            elif pnl == 0.0:
-                n_even += 1
+            fold_trade_nb(
+                acc,
+                record["pnl"],
+                record["return"],
+                float(record["exit_idx"] - record["entry_idx"]),
+                record["status"] == TradeStatus.Open,
+            )
 
-    out[MetricIdx.total_trades] = total
+
+@njit(cache=True, error_model="numpy")
+def fold_exit_trades_nb(
+    order_records: tp.RecordArray,
+    col_map: tp.ColMap,
+    col_start_idx: int,
+    col: int,
+    n_rows: int,
+    last_close: float,
+    acc: tp.Array1d,
+) -> None:
+    """Fold the exit trades of column `col` into `acc` with `fold_trade_nb`, without building their records.
+
+    Goes through the column's orders as `vectorbt.portfolio.nb.get_exit_trades_nb` does, with the same
+    arithmetic, and gets each trade's PnL and return from `vectorbt.portfolio.nb.get_trade_stats_nb`, so that the
+    trades are those of its records: a trade closes (in part) with every order against the position, a reversing
+    order closes the position and opens a new one, and a position still open after the last order is valued at
+    `last_close`, the raw close of the last of the `n_rows` rows. Raises the errors that it raises on invalid orders
+    (ids not ascending, a size or price of zero or less)."""
+    col_idxs, col_lens = col_map
+    last_id = -1
+    in_position = False
+    direction = -1
+    entry_idx = -1
+    entry_size_sum = 0.0
+    entry_gross_sum = 0.0
+    entry_fees_sum = 0.0
+    for c in range(col_lens[col]):
+        record = order_records[col_idxs[col_start_idx + c]]
+        if record["id"] < last_id:
+            raise ValueError(id_order_err)
+        last_id = record["id"]
+        i = record["idx"]
+        order_size = record["size"]
+        order_price = record["price"]
+        order_fees = record["fees"]
+        order_side = record["side"]
+        if order_size <= 0.0:
+            raise ValueError(size_zero_neg_err)
+        if order_price <= 0.0:
+            raise ValueError(price_zero_neg_err)
+
+        if not in_position:
+            in_position = True
+            entry_idx = i
+            direction = TradeDirection.Long if order_side == OrderSide.Buy else TradeDirection.Short
+            entry_size_sum = 0.0
+            entry_gross_sum = 0.0
+            entry_fees_sum = 0.0
+        is_long = direction == TradeDirection.Long
+        if (is_long and order_side == OrderSide.Buy) or (not is_long and order_side == OrderSide.Sell):
+            # Position increased
+            entry_size_sum += order_size
+            entry_gross_sum += order_size * order_price
+            entry_fees_sum += order_fees
+        elif (is_long and order_side == OrderSide.Sell) or (not is_long and order_side == OrderSide.Buy):
+            if is_close_or_less_nb(order_size, entry_size_sum):
+                # Trade closed, the whole position or a part of it
+                closes_position = is_close_nb(order_size, entry_size_sum)
+                exit_size = entry_size_sum if closes_position else order_size
+                pnl, ret = get_trade_stats_nb(
+                    exit_size,
+                    entry_gross_sum / entry_size_sum,
+                    exit_size / entry_size_sum * entry_fees_sum,
+                    order_price,
+                    order_fees,
+                    direction,
+                )
+                fold_trade_nb(acc, pnl, ret, float(i - entry_idx), False)
+                if closes_position:
+                    in_position = False
+                else:
+                    size_fraction = (entry_size_sum - order_size) / entry_size_sum
+                    entry_size_sum *= size_fraction
+                    entry_gross_sum *= size_fraction
+                    entry_fees_sum *= size_fraction
+            else:
+                # Trade reversed: the position is closed and one in the other direction opened
+                exit_size = entry_size_sum
+                exit_fees = exit_size / order_size * order_fees
+                pnl, ret = get_trade_stats_nb(
+                    exit_size,
+                    entry_gross_sum / entry_size_sum,
+                    exit_size / entry_size_sum * entry_fees_sum,
+                    order_price,
+                    exit_fees,
+                    direction,
+                )
+                fold_trade_nb(acc, pnl, ret, float(i - entry_idx), False)
+                entry_size_sum = order_size - exit_size
+                entry_gross_sum = entry_size_sum * order_price
+                entry_fees_sum = order_fees - exit_fees
+                entry_idx = i
+                direction = TradeDirection.Short if is_long else TradeDirection.Long
+
+    if in_position and is_less_nb(-entry_size_sum, 0):
+        # Trade still open
+        exit_size = entry_size_sum
+        pnl, ret = get_trade_stats_nb(
+            exit_size,
+            entry_gross_sum / entry_size_sum,
+            exit_size / entry_size_sum * entry_fees_sum,
+            last_close,
+            0.0,
+            direction,
+        )
+        fold_trade_nb(acc, pnl, ret, float(n_rows - 1 - entry_idx), True)
+
+
+@njit(cache=True, error_model="numpy")
+def trade_stats_nb(acc: tp.Array1d, out: tp.Array1d) -> None:
+    """Write the trade statistics of the trades folded into `acc` (see `fold_trade_nb`) into `out`, a row of the
+    output of `portfolio_metrics_nb`: `profit_factor` as `Trades.profit_factor` and `expectancy` as
+    `Trades.expectancy`."""
+    n_closed = acc[TradeAccIdx.n_closed]
+    n_win = acc[TradeAccIdx.n_win]
+    n_loss = acc[TradeAccIdx.n_loss]
+    win_ret_cnt = acc[TradeAccIdx.win_ret_cnt]
+    loss_ret_cnt = acc[TradeAccIdx.loss_ret_cnt]
+    win_pnl_sum = acc[TradeAccIdx.win_pnl_sum]
+    loss_pnl_sum = acc[TradeAccIdx.loss_pnl_sum]
+    out[MetricIdx.total_trades] = acc[TradeAccIdx.total]
     out[MetricIdx.total_closed_trades] = n_closed
-    out[MetricIdx.total_open_trades] = n_open
-    out[MetricIdx.open_trade_pnl] = open_pnl
-    out[MetricIdx.best_trade] = best
-    out[MetricIdx.worst_trade] = worst
-    out[MetricIdx.avg_winning_trade] = win_ret_sum / win_ret_cnt if win_ret_cnt > 0 else np.nan
-    out[MetricIdx.avg_losing_trade] = loss_ret_sum / loss_ret_cnt if loss_ret_cnt > 0 else np.nan
-    out[MetricIdx.avg_winning_trade_duration] = win_dur_sum / n_win if n_win > 0 else np.nan
-    out[MetricIdx.avg_losing_trade_duration] = loss_dur_sum / n_loss if n_loss > 0 else np.nan
+    out[MetricIdx.total_open_trades] = acc[TradeAccIdx.n_open]
+    out[MetricIdx.open_trade_pnl] = acc[TradeAccIdx.open_pnl]
+    out[MetricIdx.best_trade] = acc[TradeAccIdx.best]
+    out[MetricIdx.worst_trade] = acc[TradeAccIdx.worst]
+    out[MetricIdx.avg_winning_trade] = acc[TradeAccIdx.win_ret_sum] / win_ret_cnt if win_ret_cnt > 0 else np.nan
+    out[MetricIdx.avg_losing_trade] = acc[TradeAccIdx.loss_ret_sum] / loss_ret_cnt if loss_ret_cnt > 0 else np.nan
+    out[MetricIdx.avg_winning_trade_duration] = acc[TradeAccIdx.win_dur_sum] / n_win if n_win > 0 else np.nan
+    out[MetricIdx.avg_losing_trade_duration] = acc[TradeAccIdx.loss_dur_sum] / n_loss if n_loss > 0 else np.nan
     if n_closed == 0:
         out[MetricIdx.win_rate] = np.nan
         out[MetricIdx.profit_factor] = np.nan
@@ -234,7 +425,7 @@ def trade_stats_nb(
     out[MetricIdx.profit_factor] = win_pnl_sum / np.abs(loss_pnl_sum)
     avg_win = win_pnl_sum / n_win if n_win > 0 else 0.0
     avg_loss = loss_pnl_sum / n_loss if n_loss > 0 else 0.0
-    loss_rate = (n_closed - n_win - n_even) / n_closed
+    loss_rate = (n_closed - n_win - acc[TradeAccIdx.n_even]) / n_closed
     out[MetricIdx.expectancy] = win_rate * avg_win - loss_rate * np.abs(avg_loss)
 
 
@@ -647,6 +838,43 @@ def add_flow_nb(a: float, b: float) -> float:
     return add_nb(a, b)
 
 
+@njit(cache=True, error_model="numpy")
+def free_cash_diff_nb(
+    position_before: float,
+    position_now: float,
+    debt_now: float,
+    price: float,
+    fees: float,
+) -> tp.Tuple[float, float]:
+    """Return the updated debt and the free cash flow of an order that took the position from `position_before` to
+    `position_now`, as `vectorbt.portfolio.nb.get_free_cash_diff_nb` does, with `add_flow_nb` for its additions.
+
+    vectorbt's test whether the size is close to zero reduces to `size == 0`: `add_flow_nb` returns exactly zero for
+    any sum within the tolerances, and any other sum is further from zero than they are."""
+    size = add_flow_nb(position_now, -position_before)
+    final_cash = -size * price - fees
+    if size == 0.0:
+        return debt_now, 0.0
+    if size > 0:
+        if position_before < 0:
+            if position_now < 0:
+                short_size = abs(size)
+            else:
+                short_size = abs(position_before)
+            avg_entry_price = debt_now / abs(position_before)
+            debt_diff = short_size * avg_entry_price
+            return add_flow_nb(debt_now, -debt_diff), add_flow_nb(2 * debt_diff, final_cash)
+        return debt_now, final_cash
+    if position_now < 0:
+        if position_before < 0:
+            short_size = abs(size)
+        else:
+            short_size = abs(position_now)
+        short_value = short_size * price
+        return debt_now + short_value, add_flow_nb(final_cash, -2 * short_value)
+    return debt_now, final_cash
+
+
 @njit(cache=True, inline="always")
 def process_order_nb(
     record: tp.Record,
@@ -659,46 +887,69 @@ def process_order_nb(
 
     Returns the signed size (the asset flow), the cash flow and the free cash flow of the order as in
     `vectorbt.portfolio.nb.asset_flow_nb`, `vectorbt.portfolio.nb.cash_flow_nb` and
-    `vectorbt.portfolio.nb.get_free_cash_diff_nb`, followed by the updated position, debt, and
+    `vectorbt.portfolio.nb.get_free_cash_diff_nb` (see `free_cash_diff_nb`), followed by the updated position, debt, and
     assets and cash of `vectorbt.portfolio.nb.total_profit_nb`."""
     size = record["size"]
     price = record["price"]
     fees = record["fees"]
     if record["side"] == OrderSide.Buy:
-        tp_assets = add_nb(tp_assets, size)
-        tp_cash = add_nb(tp_cash, -(size * price + fees))
+        tp_assets = add_flow_nb(tp_assets, size)
+        tp_cash = add_flow_nb(tp_cash, -(size * price + fees))
     else:
-        tp_assets = add_nb(tp_assets, -size)
-        tp_cash = add_nb(tp_cash, size * price - fees)
+        tp_assets = add_flow_nb(tp_assets, -size)
+        tp_cash = add_flow_nb(tp_cash, size * price - fees)
         size *= -1
-    new_position_now = add_nb(position_now, size)
-    debt_now, free_cash_flow = get_free_cash_diff_nb(position_now, new_position_now, debt_now, price, fees)
+    new_position_now = add_flow_nb(position_now, size)
+    debt_now, free_cash_flow = free_cash_diff_nb(position_now, new_position_now, debt_now, price, fees)
     return size, -size * price - fees, free_cash_flow, new_position_now, debt_now, tp_assets, tp_cash
 
 
 @njit(cache=True)
-def load_close_nb(close: tp.Array2d, col: int, fillna_close: bool, out: tp.Array1d) -> None:
-    """Copy `close[:, col]` into the contiguous `out`, forward- and then backward-filled if `fillna_close`.
-
-    Same values as the column of `Portfolio.get_filled_close` (`ffill().bfill()`). The row walks below read
-    the copy rather than `close`, whose columns may be strided."""
-    n_rows = close.shape[0]
-    if not fillna_close:
-        for i in range(n_rows):
-            out[i] = close[i, col]
-        return
-    fill_val = np.nan  # leading NaNs take the first valid value
+def fill_close_nb(col_close: tp.Array1d) -> None:
+    """Forward- and then backward-fill the NaNs of `col_close` in place, as `Portfolio.get_filled_close` fills a
+    column (`ffill().bfill()`): leading NaNs take the first valid value."""
+    n_rows = col_close.shape[0]
+    fill_val = np.nan
     for i in range(n_rows):
-        if not np.isnan(close[i, col]):
-            fill_val = close[i, col]
+        if not np.isnan(col_close[i]):
+            fill_val = col_close[i]
             break
     for i in range(n_rows):
-        price = close[i, col]
-        if np.isnan(price):
-            out[i] = fill_val
+        if np.isnan(col_close[i]):
+            col_close[i] = fill_val
         else:
-            out[i] = price
-            fill_val = price
+            fill_val = col_close[i]
+
+
+@njit(cache=True)
+def load_close_nb(close: tp.Array2d, col: int, fillna_close: bool, out: tp.Array1d) -> None:
+    """Copy `close[:, col]` into the contiguous `out`, filled with `fill_close_nb` if `fillna_close`.
+
+    The row walks below read the copy rather than `close`, whose columns may be strided."""
+    for i in range(close.shape[0]):
+        out[i] = close[i, col]
+    if fillna_close:
+        fill_close_nb(out)
+
+
+@njit(cache=True)
+def load_close_block_nb(close: tp.Array2d, from_col: int, n_lanes: int, fillna_close: bool, out: tp.Array2d) -> None:
+    """Copy `close[:, from_col:from_col + n_lanes]` into `out[:, :n_lanes]`, one column per lane, each filled with
+    `fill_close_nb` if `fillna_close`.
+
+    Same values as `load_close_nb` for each column, but reads `close` a row at a time: a column of a row-major
+    `close` (as vectorbt keeps it) takes a cache line per row, which neighbouring columns share."""
+    if close.strides[0] > close.strides[1]:  # row-major
+        for i in range(close.shape[0]):
+            for k in range(n_lanes):
+                out[i, k] = close[i, from_col + k]
+    else:
+        for k in range(n_lanes):
+            for i in range(close.shape[0]):
+                out[i, k] = close[i, from_col + k]
+    if fillna_close:
+        for k in range(n_lanes):
+            fill_close_nb(out[:, k])
 
 
 @njit(cache=True, inline="always")
@@ -737,9 +988,9 @@ def row_orders_nb(
             tp_assets,
             tp_cash,
         ) = process_order_nb(record, position_now, debt_now, tp_assets, tp_cash)
-        flow = add_nb(flow, order_flow)
-        cash_flow = add_nb(cash_flow, order_cash_flow)
-        free_cash_flow = add_nb(free_cash_flow, order_free_cash_flow)
+        flow = add_flow_nb(flow, order_flow)
+        cash_flow = add_flow_nb(cash_flow, order_cash_flow)
+        free_cash_flow = add_flow_nb(free_cash_flow, order_free_cash_flow)
         c += 1
     return c, flow, cash_flow, free_cash_flow, (position_now, debt_now, tp_assets, tp_cash, fees_sum)
 
@@ -963,12 +1214,15 @@ def group_walk_nb(
     trade_records: tp.RecordArray,
     trade_col_map: tp.ColMap,
     trade_col_start_idxs: tp.Array1d,
+    fold_exit_trades: bool,
     from_col: int,
     to_col: int,
     init_cash: float,
     buffers: tp.Array2d,
+    trade_acc: tp.Array1d,
     value: tp.Array1d,
     bm_close: tp.Array1d,
+    close_loaded: bool,
     out: tp.Array1d,
 ) -> tp.Tuple[float, float]:
     """Walk the group made of the columns `from_col` to `to_col` (exclusive) and write into `out` every metric
@@ -978,10 +1232,15 @@ def group_walk_nb(
     `bm_close`, and returns the divisor and the scale of the benchmark (see `lane_benchmark_return_nb`).
 
     `buffers` is scratch space of shape `(n_buffers, n_rows)`. A group of one column whose orders are sorted
-    by row goes through `single_col_series_nb`, any other group through `accumulate_col_nb` and `group_series_nb`.
+    by row goes through `single_col_series_nb`, reading its close from `bm_close` if `close_loaded` (see
+    `load_close_block_nb`), any other group through `accumulate_col_nb` and `group_series_nb`.
+
+    Trade statistics come from `fold_exit_trades_nb` over the orders of each column if `fold_exit_trades`, else
+    from the trade records; `trade_acc` is scratch space of length `n_trade_acc` (see `fold_trade_nb`).
     For the other arguments, see `portfolio_metrics_nb`."""
     if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
-        load_close_nb(close, from_col, fillna_close, bm_close)
+        if not close_loaded:
+            load_close_nb(close, from_col, fillna_close, bm_close)
         total_profit, fees_paid, max_gross_exposure = single_col_series_nb(
             bm_close,
             order_records,
@@ -1023,7 +1282,21 @@ def group_walk_nb(
     out[MetricIdx.max_drawdown] = max_dd
     out[MetricIdx.max_drawdown_duration] = max_dd_duration
 
-    trade_stats_nb(trade_records, trade_col_map, trade_col_start_idxs, from_col, to_col, out)
+    reset_trade_acc_nb(trade_acc)
+    if fold_exit_trades:
+        for col in range(from_col, to_col):
+            fold_exit_trades_nb(
+                order_records,
+                order_col_map,
+                order_col_start_idxs[col],
+                col,
+                close.shape[0],
+                close[close.shape[0] - 1, col] if close.shape[0] > 0 else np.nan,
+                trade_acc,
+            )
+    else:
+        fold_trade_records_nb(trade_records, trade_col_map, trade_col_start_idxs, from_col, to_col, trade_acc)
+    trade_stats_nb(trade_acc, out)
     return bm_divisor, bm_scale
 
 
@@ -1086,12 +1359,15 @@ def chunk_metrics_nb(
     ddof: int,
     out: tp.Array2d,
     out_start: int,
-) -> None:
+) -> int:
     """Compute the metrics of the groups `from_group` to `to_group` (exclusive) into the rows of `out`,
     where row `group - out_start` belongs to `group`.
 
+    Returns 0, or the code of `check_orders_nb` (and nothing computed) if the chunk's orders are invalid.
+
     Takes the orders of the chunk's columns (see `take_records_nb`), builds their trade records with
-    `trade_records_nb` and allocates the scratch buffers once, then takes the groups a block at a time (see
+    `trade_records_nb` unless they are exit trades, which are folded straight from the orders (see
+    `fold_exit_trades_nb`), and allocates the scratch buffers once, then takes the groups a block at a time (see
     `block_width_nb`): `group_walk_nb` walks each group of a block, then `lane_metrics_nb`
     computes what depends on their value series for the whole block. For the arguments, see
     `portfolio_metrics_nb`."""
@@ -1108,18 +1384,34 @@ def chunk_metrics_nb(
     chunk_order_col_map = (np.arange(to_order - from_order), chunk_order_col_lens)
     chunk_order_col_start_idxs = np.cumsum(chunk_order_col_lens) - chunk_order_col_lens
     chunk_close = close[:, from_col:to_col]
+    order_error = check_orders_nb(chunk_orders, chunk_order_col_lens)
+    if order_error != 0:
+        return order_error
 
-    chunk_trades = trade_records_nb(chunk_orders, chunk_close, chunk_order_col_map, trades_type)
+    fold_exit_trades = trades_type == TradesType.ExitTrades
+    if fold_exit_trades:  # folded straight from the orders, see fold_exit_trades_nb
+        chunk_trades = np.empty(0, dtype=trade_dt)
+    else:
+        chunk_trades = trade_records_nb(chunk_orders, chunk_close, chunk_order_col_map, trades_type)
     chunk_trade_col_map = fast_col_map_nb(chunk_trades["col"], to_col - from_col)
     chunk_trade_col_lens = chunk_trade_col_map[1]
     chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
 
     buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
+    trade_acc = np.empty(n_trade_acc, dtype=np.float64)
     width = min(block_width_nb(n_rows), to_group - from_group)
     lanes = np.empty((4, n_rows, width), dtype=np.float64)
     bm_params = np.empty((2, width), dtype=np.float64)
     for block_from in range(from_group, to_group, width):
         n_lanes = min(width, to_group - block_from)
+        block_from_col = group_start_idxs[block_from] - from_col
+        close_loaded = True  # a block of single columns gets their close at once
+        for k in range(n_lanes):
+            if group_end_idxs[block_from + k] - group_start_idxs[block_from + k] != 1:
+                close_loaded = False
+                break
+        if close_loaded:
+            load_close_block_nb(chunk_close, block_from_col, n_lanes, fillna_close, lanes[2])
         for k in range(n_lanes):
             group = block_from + k
             bm_divisor, bm_scale = group_walk_nb(
@@ -1131,12 +1423,15 @@ def chunk_metrics_nb(
                 chunk_trades,
                 chunk_trade_col_map,
                 chunk_trade_col_start_idxs,
+                fold_exit_trades,
                 group_start_idxs[group] - from_col,
                 group_end_idxs[group] - from_col,
                 init_cash[group],
                 buffers,
+                trade_acc,
                 lanes[0, :, k],
                 lanes[2, :, k],
+                close_loaded,
                 out[group - out_start],
             )
             bm_params[0, k] = bm_divisor
@@ -1152,6 +1447,7 @@ def chunk_metrics_nb(
             ddof,
             out[block_from - out_start : block_from - out_start + n_lanes],
         )
+    return 0
 
 
 @njit(cache=True, parallel=True)
@@ -1197,7 +1493,10 @@ def portfolio_metrics_nb(
     enough chunks to fill blocks of lanes (see `block_width_nb`), but no fewer than `min_chunks` and no more than
     `max_chunks` (and no more than there are groups). When there are more blocks than chunks, chunks
     hold whole blocks. Besides the output, memory use is proportional to the chunks in flight: their orders, trade
-    records and scratch buffers (see `lane_memory`)."""
+    records and scratch buffers (see `lane_memory`).
+
+    Invalid orders raise the `ValueError` of vectorbt's trade builders (see `check_orders_nb`), once the threads are
+    done: Numba does not reliably pass on an error raised inside them."""
     order_col_lens = order_col_map[1]
     order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
     group_end_idxs = np.cumsum(group_lens)
@@ -1212,6 +1511,7 @@ def portfolio_metrics_nb(
     width = block_width_nb(close.shape[0])
     n_blocks = -(-n_groups // width)
     n_chunks = min(n_groups, max(min_chunks, n_blocks), max_chunks)
+    order_errors = np.zeros(n_chunks, dtype=np.int64)
     for chunk in prange(n_chunks):
         if n_chunks <= n_blocks:  # whole blocks in every chunk, so that only the very last block is partial
             chunk_from = min(chunk * n_blocks // n_chunks * width, n_groups)
@@ -1219,7 +1519,7 @@ def portfolio_metrics_nb(
         else:
             chunk_from = chunk * n_groups // n_chunks
             chunk_to = (chunk + 1) * n_groups // n_chunks
-        chunk_metrics_nb(
+        order_errors[chunk] = chunk_metrics_nb(
             close,
             fillna_close,
             order_records,
@@ -1238,4 +1538,6 @@ def portfolio_metrics_nb(
             out,
             from_group,
         )
+    for chunk in range(n_chunks):  # the first invalid order, as vectorbt's trade builders would meet it
+        raise_order_error_nb(order_errors[chunk])
     return out
