@@ -710,7 +710,8 @@ def test_take_records_copies_only_when_it_must(idxs, is_view):
 
 def test_single_column_walk_agrees_with_the_group_walk():
     """The one-column fast path takes the gross exposure once per stretch between orders: it is the exposure of one
-    row, at most a few units in the last place below the row-by-row maximum of the group path."""
+    row, at most a few units in the last place below the row-by-row maximum of the group path. Its drawdowns, taken
+    row by row, are those of the group path's value series."""
     prices = make_prices(300, 12, seed=41, nan_gaps=True)
     rng = np.random.default_rng(41)
     sizes = rng.choice([0.0, 0.0, 0.0, 0.0, 0.3, -0.3, 0.8, -1.0, np.nan], prices.shape)
@@ -738,6 +739,7 @@ def test_single_column_walk_agrees_with_the_group_walk():
         group_exposure = nb.group_series_nb(buffers, 100.0, group_value)
         np.testing.assert_array_equal(single_value, group_value)
         np.testing.assert_array_equal(single[:2], (profit, fees))  # NaN profit where the last close is NaN
+        np.testing.assert_array_equal(single[3:], nb.drawdown_stats_1d_nb(group_value))  # taken as values come
         assert single[2] <= group_exposure and group_exposure - single[2] <= 4 * np.spacing(group_exposure), col
         exposures.append(group_exposure)
     assert len(set(exposures)) > 3  # partly invested, all in and short columns, not one repeated value

@@ -445,42 +445,61 @@ def fold_drawdown_nb(
     return max_dd, max_duration
 
 
+DrawdownState = tp.Tuple[bool, int, float, float, float, float, int]
+"""Running state of `drawdown_step_nb`: whether a drawdown is running, the row and value of its peak, its valley
+value, the maximum drawdown and the maximum duration so far, and the last row with a value."""
+
+drawdown_start = (False, -1, np.nan, np.nan, np.nan, np.nan, -1)
+"""State of `drawdown_step_nb` before the first row."""
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def drawdown_step_nb(state: DrawdownState, i: int, cur_val: float) -> DrawdownState:
+    """Take the value `cur_val` of row `i` into the running drawdown state (see `drawdown_stats_1d_nb`).
+
+    Inlined, so that a walk that computes the value series can take its drawdowns as it goes; it divides only in
+    `fold_drawdown_nb`, where the caller's error model must be `numpy` as here."""
+    if np.isnan(cur_val):
+        return state
+    drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration, _ = state
+    if np.isnan(peak_val) or cur_val >= peak_val:
+        if drawdown_started:  # recovered
+            max_dd, max_duration = fold_drawdown_nb(peak_val, valley_val, float(i - peak_idx - 1), max_dd,
+                                                    max_duration)
+            drawdown_started = False
+            valley_val = cur_val
+        peak_val = cur_val
+        peak_idx = i
+    else:
+        valley_val = min(valley_val, cur_val) if drawdown_started else cur_val
+        drawdown_started = True
+    return drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration, i
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def drawdown_finish_nb(state: DrawdownState) -> tp.Tuple[float, float]:
+    """Return the maximum drawdown and its maximum duration from the state of `drawdown_step_nb` after the last row,
+    with a drawdown still running at the last value folded in."""
+    drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration, last_i = state
+    if drawdown_started:
+        max_dd, max_duration = fold_drawdown_nb(peak_val, valley_val, float(last_i - peak_idx), max_dd, max_duration)
+    return max_dd, max_duration
+
+
 @njit(cache=True, error_model="numpy")
 def drawdown_stats_1d_nb(ts: tp.Array1d) -> tp.Tuple[float, float]:
     """Return the maximum drawdown and the maximum drawdown duration of a value series `ts`.
 
-    Walks the non-NaN values as `vectorbt.generic.nb.get_drawdowns_nb` does, but instead of writing a record
-    for each drawdown folds it into the two aggregates that `Portfolio.stats` reports: the minimum of
-    `(valley_val - peak_val) / peak_val` (a negative fraction, see `vectorbt.generic.nb.dd_drawdown_nb`) and the
-    maximum duration (see `vectorbt.generic.nb.range_duration_nb`), where a recovered drawdown lasts
+    Walks the non-NaN values as `vectorbt.generic.nb.get_drawdowns_nb` does (see `drawdown_step_nb`), but instead
+    of writing a record for each drawdown folds it into the two aggregates that `Portfolio.stats` reports: the
+    minimum of `(valley_val - peak_val) / peak_val` (a negative fraction, see `vectorbt.generic.nb.dd_drawdown_nb`)
+    and the maximum duration (see `vectorbt.generic.nb.range_duration_nb`), where a recovered drawdown lasts
     `end_idx - start_idx` with `start_idx = peak_idx + 1` and one still running at the last non-NaN row lasts
     `end_idx - start_idx + 1`. Both are NaN if there is no drawdown."""
-    drawdown_started = False
-    peak_idx = -1
-    peak_val = np.nan
-    valley_val = np.nan
-    max_dd = np.nan
-    max_duration = np.nan
-    last_i = -1
+    state = drawdown_start
     for i in range(ts.shape[0]):
-        cur_val = ts[i]
-        if np.isnan(cur_val):
-            continue
-        last_i = i
-        if np.isnan(peak_val) or cur_val >= peak_val:
-            if drawdown_started:  # recovered
-                max_dd, max_duration = fold_drawdown_nb(peak_val, valley_val, float(i - peak_idx - 1), max_dd,
-                                                        max_duration)
-                drawdown_started = False
-                valley_val = cur_val
-            peak_val = cur_val
-            peak_idx = i
-        else:
-            valley_val = min(valley_val, cur_val) if drawdown_started else cur_val
-            drawdown_started = True
-    if drawdown_started:  # still running at the last value
-        max_dd, max_duration = fold_drawdown_nb(peak_val, valley_val, float(last_i - peak_idx), max_dd, max_duration)
-    return max_dd, max_duration
+        state = drawdown_step_nb(state, i, ts[i])
+    return drawdown_finish_nb(state)
 
 
 # ############# Returns ############# #
@@ -1022,11 +1041,12 @@ def single_col_series_nb(
     col: int,
     init_cash: float,
     value: tp.Array1d,
-) -> tp.Tuple[float, float, float]:
+) -> tp.Tuple[float, float, float, float, float]:
     """Walk the rows of a group made of the single column `col` in one pass.
 
     `col_close` is the column's close as `load_close_nb` copies it. Fills `value` with the value series and
-    returns the total profit, the NaN-ignoring sum of fees and the maximum gross exposure.
+    returns the total profit, the NaN-ignoring sum of fees, the maximum gross exposure, and the maximum drawdown
+    and its duration as `drawdown_stats_1d_nb` gives them for `value`, taken row by row as the values come.
 
     Orders of the column must come in ascending `idx` order (as every simulation of vectorbt writes them).
     Gives the same results as `accumulate_col_nb` followed by `group_series_nb`, without their scratch buffers,
@@ -1048,6 +1068,7 @@ def single_col_series_nb(
     free_cash_now = cash_now
     max_gross_exposure = np.nan
     max_exposed = np.nan  # the largest finite absolute asset value since free cash last changed, while not negative
+    dd_state = drawdown_start
     for i in range(n_rows):
         price = col_close[i]
         if i == next_idx:
@@ -1069,6 +1090,7 @@ def single_col_series_nb(
         else:
             asset_value = price * assets
         value[i] = cash_now + asset_value
+        dd_state = drawdown_step_nb(dd_state, i, value[i])
 
         abs_asset_value = np.abs(asset_value)
         if free_cash_now >= 0.0:
@@ -1080,7 +1102,8 @@ def single_col_series_nb(
 
     _, _, tp_assets, tp_cash, fees_sum = state
     total_profit = tp_cash + tp_assets * col_close[n_rows - 1] if col_len > 0 else 0.0
-    return total_profit, fees_sum, max_gross_exposure
+    max_dd, max_dd_duration = drawdown_finish_nb(dd_state)
+    return total_profit, fees_sum, max_gross_exposure, max_dd, max_dd_duration
 
 
 @njit(cache=True, error_model="numpy")
@@ -1241,7 +1264,7 @@ def group_walk_nb(
     if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
         if not close_loaded:
             load_close_nb(close, from_col, fillna_close, bm_close)
-        total_profit, fees_paid, max_gross_exposure = single_col_series_nb(
+        total_profit, fees_paid, max_gross_exposure, max_dd, max_dd_duration = single_col_series_nb(
             bm_close,
             order_records,
             order_col_map,
@@ -1272,7 +1295,7 @@ def group_walk_nb(
         bm_close[:] = buffers[4]
         bm_divisor = 1.0
         bm_scale = init_cash / (to_col - from_col)
-    max_dd, max_dd_duration = drawdown_stats_1d_nb(value)
+        max_dd, max_dd_duration = drawdown_stats_1d_nb(value)
 
     out[MetricIdx.start_value] = init_cash
     out[MetricIdx.end_value] = total_profit + init_cash
