@@ -58,7 +58,7 @@ from vectorbt.portfolio.nb import (
     size_zero_neg_err,
 )
 from vectorbt.records.nb import col_map_nb
-from vectorbt.utils.math_ import abs_tol, add_nb, is_close_nb, is_close_or_less_nb, is_less_nb
+from vectorbt.utils.math_ import abs_tol, add_nb, is_close_nb, is_close_or_less_nb, is_less_nb, rel_tol
 
 
 class MetricIdxT(tp.NamedTuple):
@@ -842,19 +842,25 @@ def columns_equal_nb(a: tp.Array2d) -> bool:
 # ############# Metrics ############# #
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_flow_nb(a: float, b: float) -> float:
-    """`vectorbt.utils.math_.add_nb` with shortcuts for the common cases, giving the same result.
+    """`vectorbt.utils.math_.add_nb` without branches, giving the same result.
 
-    `add_nb` returns zero if `a + b` is within its tolerances of zero and `a + b` otherwise. If `a` or `b` is zero
-    (such as a row without orders, or no free cash left) or `a` and `b` have the same sign, this reduces to
-    comparing `abs(a + b)` with `vectorbt.utils.math_.abs_tol`; any other case goes through `add_nb`."""
-    if a == 0.0 or b == 0.0 or (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0):
-        out = a + b
-        if np.abs(out) <= abs_tol:
-            return 0.0
-        return out
-    return add_nb(a, b)
+    `add_nb` returns zero where `a + b` is within its tolerances of zero and `a + b` otherwise. Where `a` and `b`
+    have the same sign or one is zero, the test is `abs(a + b) <= abs_tol`. Where their signs differ, it is
+    `vectorbt.utils.math_.is_close_nb` of `abs(a)` and `abs(b)`, whose difference in magnitude is exactly
+    `abs(a + b)`: `abs(a + b) <= max(rel_tol * max(abs(a), abs(b)), abs_tol)`, never true if either is infinite.
+    NaN fails every comparison, so it passes through. Selects rather than branches, because the signs of the
+    flows of a column's orders change from one order to the next in ways that a branch predictor does not guess;
+    inlined for speed (it never divides, so the caller's error model does not matter)."""
+    out = a + b
+    mixed = (a > 0.0 and b < 0.0) or (a < 0.0 and b > 0.0)
+    abs_a = np.abs(a)
+    abs_b = np.abs(b)
+    tol = max(rel_tol * max(abs_a, abs_b), abs_tol) if mixed else abs_tol
+    if np.abs(out) <= tol and not (mixed and (abs_a == np.inf or abs_b == np.inf)):
+        return 0.0
+    return out
 
 
 @njit(cache=True, error_model="numpy")
