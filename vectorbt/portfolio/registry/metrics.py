@@ -291,4 +291,5 @@ def compute_metrics(
     finally:
         numba.set_num_threads(n_threads)
         numba.set_parallel_chunksize(chunksize)
-    return pd.DataFrame(out, index=wrapper.get_columns(), columns=list(METRIC_NAMES))
+    # out is ours alone: no copy (pandas copies arrays by default, about a millisecond at 10,000 configurations)
+    return pd.DataFrame(out, index=wrapper.get_columns(), columns=list(METRIC_NAMES), copy=False)
