@@ -884,6 +884,40 @@ def test_invalid_orders_raise_as_in_vectorbt(field, value, message, trades_type)
     assert nb.check_orders_nb(valid, col_map[1]) == 0
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {1: ("size", [1.0, 0.0]), 3: ("id", [7, 6])},  # a size error in an earlier column
+        {1: ("price", [1.0, -1.0]), 3: ("id", [7, 6])},  # a price error in an earlier column
+        {3: ("size", [0.0, 1.0]), 4: ("id", [9, 8])},  # size error first in its chunk
+    ],
+    ids=["size_then_id", "price_then_id", "same_order"],
+)
+def test_an_id_error_anywhere_is_raised_first_as_in_stats(faults):
+    """`Portfolio.stats` checks the ids of every column (in its cash flow) before any size or price: so do we,
+    on one thread and several."""
+    n_cols = 6
+    order_records = np.array(
+        [(2 * col + i, col, i, 1.0, 10.0, 0.0, i) for col in range(n_cols) for i in (0, 1)],
+        dtype=portfolio_enums.order_dt,
+    )
+    for col, (field, value) in faults.items():
+        order_records[field][2 * col : 2 * col + 2] = value
+    prices = make_prices(3, n_cols, seed=2)
+    log_records = np.empty(0, dtype=portfolio_enums.log_dt)
+    wrapper = vbt.ArrayWrapper(prices.index, prices.columns, 2, freq="1D")
+    pf = vbt.Portfolio(wrapper, prices, order_records, log_records, np.full(n_cols, 100.0), False)
+    with pytest.raises(ValueError, match=nb.id_order_err), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pf.stats(agg_func=None)
+    assert nb.check_orders_nb(order_records, np.full(n_cols, 2)) == 1
+    for min_cells in (10**9, 0):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(metrics, "parallel_min_cells", min_cells)
+            with pytest.raises(ValueError, match=nb.id_order_err):
+                compute_metrics(pf)
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("fillna_close", [False, True])
 def test_block_load_equals_column_load(order, fillna_close):

@@ -41,8 +41,8 @@ per metric, in the order of `MetricIdx`. Units are described in `vectorbt.portfo
 !!! note
     Degenerate input, such as a column without orders or trades, NaN prices or a zero denominator, gives NaN
     (or inf, where vectorbt gives inf) for the affected metrics rather than an error. Invalid order records
-    (a size or price of zero or less, ids not ascending within a column) raise the error of vectorbt's trade
-    builders, as they do in `Portfolio.stats` (see `check_orders_nb`)."""
+    (a size or price of zero or less, ids not ascending within a column) raise the error that `Portfolio.stats`
+    raises for them (see `check_orders_nb`)."""
 
 import numpy as np
 from numba import njit, prange
@@ -127,13 +127,15 @@ id_order_err = "id must come in ascending order per column"
 
 @njit(cache=True)
 def check_orders_nb(order_records: tp.RecordArray, col_lens: tp.Array1d) -> int:
-    """Check orders, contiguous per column with `col_lens` orders each, as vectorbt's trade builders do.
+    """Check orders, contiguous per column with `col_lens` orders each, as `Portfolio.stats` does.
 
-    Returns 0 if they are valid, else a code for the first problem, in the order in which the builders meet them
-    (column by column, order by order): 1 if an id is lower than the previous one of its column (`id_order_err`),
-    2 for a size of zero or less (`vectorbt.portfolio.nb.size_zero_neg_err`), 3 for a price of zero or less
-    (`vectorbt.portfolio.nb.price_zero_neg_err`). `portfolio_metrics_nb` raises for it outside its threads, where
-    Numba reliably passes the error on."""
+    Returns 0 if they are valid, else a code for the error that `Portfolio.stats` raises: 1 if any id is lower than
+    the previous one of its column (`id_order_err`; vectorbt's cash flow checks the ids of every column before any
+    trade builder looks at sizes and prices), otherwise the first size (2, `vectorbt.portfolio.nb.size_zero_neg_err`)
+    or price (3, `vectorbt.portfolio.nb.price_zero_neg_err`) of zero or less, column by column and order by order
+    as the trade builders meet them. `portfolio_metrics_nb` raises for it outside its threads, where Numba reliably
+    passes the error on."""
+    first_error = 0
     oidx = 0
     for col in range(col_lens.shape[0]):
         last_id = -1
@@ -142,12 +144,13 @@ def check_orders_nb(order_records: tp.RecordArray, col_lens: tp.Array1d) -> int:
             if record["id"] < last_id:
                 return 1
             last_id = record["id"]
-            if record["size"] <= 0.0:
-                return 2
-            if record["price"] <= 0.0:
-                return 3
+            if first_error == 0:
+                if record["size"] <= 0.0:
+                    first_error = 2
+                elif record["price"] <= 0.0:
+                    first_error = 3
             oidx += 1
-    return 0
+    return first_error
 
 
 @njit(cache=True)
@@ -1524,7 +1527,7 @@ def portfolio_metrics_nb(
     hold whole blocks. Besides the output, memory use is proportional to the chunks in flight: their orders, trade
     records and scratch buffers (see `lane_memory`).
 
-    Invalid orders raise the `ValueError` of vectorbt's trade builders (see `check_orders_nb`), once the threads are
+    Invalid orders raise the `ValueError` that `Portfolio.stats` raises (see `check_orders_nb`), once the threads are
     done: Numba does not reliably pass on an error raised inside them."""
     order_col_lens = order_col_map[1]
     order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
@@ -1567,6 +1570,8 @@ def portfolio_metrics_nb(
             out,
             from_group,
         )
-    for chunk in range(n_chunks):  # the first invalid order, as vectorbt's trade builders would meet it
+    if np.any(order_errors == 1):  # an id error anywhere comes first, as in Portfolio.stats
+        raise_order_error_nb(1)
+    for chunk in range(n_chunks):  # then the first invalid size or price, as vectorbt's trade builders meet it
         raise_order_error_nb(order_errors[chunk])
     return out
