@@ -9,6 +9,7 @@ from setuptools import setup
 PACKAGES = [
     "vectorbt.portfolio.registry",
     "vectorbt.portfolio.registry.stores",
+    "vectorbt.portfolio.registry.testing",
 ]
 
 setup(

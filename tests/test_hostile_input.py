@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from store_suite import files_of, hard_timeout, tiny_pf
+from vectorbt.portfolio.registry.testing import files_of, hard_timeout, tiny_pf
 from vectorbt.portfolio.registry import RunNotFoundError, RunRegistry
 from vectorbt.portfolio.registry.metrics import METRIC_NAMES
-from vectorbt.portfolio.registry.run import RUN_FIELDS
+from vectorbt.portfolio.registry.spec import RUN_FIELDS
 
 SETTINGS = settings(max_examples=50, deadline=None, database=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -380,7 +380,7 @@ def test_hostile_run_ids_never_reach_a_path(reg, pf, bait, data):
     for call in (lambda: reg.get(run_id), lambda: reg.load(run_id), lambda: reg.delete(run_id),
                  lambda: reg.delete(run_id, purge=True), lambda: reg.update(run_id, notes="pwned"),
                  lambda: reg.restore(run_id), lambda: reg.compare([run_id]),
-                 lambda: reg.store.read(run_id), lambda: reg.store.read_pickle(run_id, deleted=True),
+                 lambda: reg.store.read(run_id), lambda: reg.store.read_part(run_id, "portfolio", deleted=True),
                  lambda: reg.store.purge(run_id)):
         with pytest.raises(RunNotFoundError):
             call()

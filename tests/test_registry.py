@@ -260,18 +260,18 @@ def test_best_keeps_a_bounded_cache_of_configurations(reg, sweep_pf, single_pf):
     runs = [reg.register(sweep_pf, name="ma", params={"i": i}).run_id for i in range(3)]  # 6 configurations each
     one = reg.register(single_pf, name="one").run_id
     expected = reg.best("total_return", n=None)  # unbounded: every run cached
-    assert set(reg._config_cache) == {*runs, one} and reg._config_cache_len == 19
+    assert set(reg._config_cache) == {*runs, one} and reg._config_cache.n_configs == 19
 
     bounded = type(reg)(reg.store)
     bounded.config_cache_size = 13
     pd.testing.assert_frame_equal(bounded.best("total_return", n=None), expected)
-    assert bounded._config_cache_len <= 13
+    assert bounded._config_cache.n_configs <= 13
     assert list(bounded._config_cache) == [runs[1], runs[2], one]  # the most recently read runs stay
     bounded.config_cache_size = 2  # smaller than one run: the run just read is kept alone
     pd.testing.assert_frame_equal(bounded.best("total_return", n=None), expected)
-    assert list(bounded._config_cache) == [one] and bounded._config_cache_len == 1
+    assert list(bounded._config_cache) == [one] and bounded._config_cache.n_configs == 1
     bounded.delete(one)
-    assert not bounded._config_cache and bounded._config_cache_len == 0
+    assert not bounded._config_cache and bounded._config_cache.n_configs == 0
 
 
 def test_best_default_directions(reg, sweep_pf):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from store_suite import files_of, hard_timeout, tiny_pf, tiny_sweep_pf
+from vectorbt.portfolio.registry.testing import files_of, hard_timeout, tiny_pf, tiny_sweep_pf
 from vectorbt.portfolio.registry import (
     IntegrityError,
     ReadOnlyError,
@@ -21,7 +21,7 @@ from vectorbt.portfolio.registry import (
     codec,
 )
 from vectorbt.portfolio.registry.registry import ENV_KEY
-from vectorbt.portfolio.registry.stores import file_store
+from vectorbt.portfolio.registry.stores import file_index, file_store
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 REGISTRY_V1 = os.path.join(FIXTURES, "registry_v1")
@@ -216,7 +216,7 @@ def _populated(path, pf, pf2, sweep):
 
 def test_read_only_registry(path, pf, pf2, sweep, monkeypatch):
     a, b, c = _populated(path, pf, pf2, sweep)
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 1)  # would compact, if it were allowed to write
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 1)  # would compact, if it were allowed to write
     before = files_of(path)
     ro = RunRegistry(path, read_only=True)
     assert ro.read_only
@@ -258,7 +258,7 @@ def test_folder_without_write_permission_opens_read_only(path, pf, pf2, sweep, m
         return real_access(p, mode, *args, **kwargs)
 
     monkeypatch.setattr(file_store.os, "access", access)
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 1)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 1)
     reg = RunRegistry(path)
     assert reg.read_only
     assert sorted(reg.list().index) == [a.run_id, b.run_id]

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from store_suite import StoreSuite, files_of, hard_timeout, start_forkserver, tiny_pf
 from vectorbt.portfolio.registry import (
     FileStore,
     IntegrityError,
@@ -23,12 +22,13 @@ from vectorbt.portfolio.registry import (
 )
 from vectorbt.portfolio.registry._io import FileLock
 from vectorbt.portfolio.registry.index import read_snapshot, snapshot_bytes
-from vectorbt.portfolio.registry.stores import file_store
+from vectorbt.portfolio.registry.stores import file_index, file_store
+from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite, files_of, hard_timeout, start_forkserver, tiny_pf
 
-start_forkserver()  # at collection: the children's warm-up overlaps with the tests that run before them
+start_forkserver(os.path.dirname(os.path.abspath(__file__)))  # at collection: the children's warm-up overlaps with the tests that run before them
 
 
-class TestFileStore(StoreSuite):
+class TestFileStore(MultiProcessStoreSuite):
     def make_store(self, path, read_only=False):
         return FileStore(path, read_only=read_only)
 
@@ -74,7 +74,7 @@ def test_layout(reg, pf):
     np.testing.assert_array_equal(metrics, a.metrics.to_numpy())
     assert open(os.path.join(root, "runs", a.run_id, "portfolio.pkl"), "rb").read() == pf.dumps()
     events = event_names(root)
-    assert len(events) == 2 and all(file_store.EVENT_NAME.match(n) for n in events)
+    assert len(events) == 2 and all(file_index.EVENT_NAME.match(n) for n in events)
     assert json.load(open(os.path.join(root, "index", "events", events[0])))["run_id"] == a.run_id
     reg.delete(b.run_id)
     assert os.listdir(os.path.join(root, "trash")) == [b.run_id]
@@ -116,8 +116,8 @@ def test_create_commits_under_the_lock(reg, pf):
 
 
 def test_compaction_folds_events_and_keeps_the_index_exact(tmp_path, monkeypatch, pf):
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 8)
-    monkeypatch.setattr(file_store, "EVENT_GRACE_SECONDS", 3600.0)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 8)
+    monkeypatch.setattr(file_index, "EVENT_GRACE_SECONDS", 3600.0)
     path = tmp_path / "reg"
     reg = RunRegistry(path)
     reader = FileStore(path)  # a second reader, alive throughout
@@ -133,7 +133,7 @@ def test_compaction_folds_events_and_keeps_the_index_exact(tmp_path, monkeypatch
     assert len(folded) >= 8 and set(folded) <= set(events)
     assert len(events) == 15  # young events are kept (grace period) ...
 
-    monkeypatch.setattr(file_store, "EVENT_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(file_index, "EVENT_GRACE_SECONDS", 0.0)
     for i, run_id in enumerate(ids[2:]):
         reg.update(run_id, status=f"s{i}")
     for i in range(8):
@@ -157,8 +157,8 @@ def test_compaction_folds_events_and_keeps_the_index_exact(tmp_path, monkeypatch
 
 
 def test_compaction_by_two_readers_at_once(tmp_path, monkeypatch, pf):
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 3)
-    monkeypatch.setattr(file_store, "EVENT_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 3)
+    monkeypatch.setattr(file_index, "EVENT_GRACE_SECONDS", 0.0)
     path = tmp_path / "reg"
     reg = RunRegistry(path)
     a, b = FileStore(path), FileStore(path)
@@ -173,7 +173,7 @@ def test_compaction_by_two_readers_at_once(tmp_path, monkeypatch, pf):
 
 
 def test_damaged_snapshot_is_rebuilt_from_the_folders(tmp_path, monkeypatch, pf):
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 2)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 2)
     path = tmp_path / "reg"
     reg = RunRegistry(path)
     ids = [reg.register(pf, name=f"r{i}").run_id for i in range(3)]
@@ -183,7 +183,7 @@ def test_damaged_snapshot_is_rebuilt_from_the_folders(tmp_path, monkeypatch, pf)
     assert snapshot.exists()
     good = snapshot.read_bytes()
     expected, expected_trash = reg.store.table(), reg.store.table(deleted=True)
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 256)  # no compaction to heal it by the way
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 256)  # no compaction to heal it by the way
     columns, events = read_snapshot(good)
     newer = io.BytesIO()
     np.savez(newer, meta=np.frombuffer(json.dumps({"snapshot_version": 99}).encode(), np.uint8))
@@ -207,7 +207,7 @@ def test_damaged_snapshot_is_rebuilt_from_the_folders(tmp_path, monkeypatch, pf)
     pd.testing.assert_frame_equal(reg.store.table(), expected)
     pd.testing.assert_frame_equal(FileStore(path, read_only=True).table(deleted=True), expected_trash)
     # a compacting reader heals it by the way
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 1)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 1)
     FileStore(path).table()
     assert FileStore(path).check() == []
 
@@ -215,12 +215,12 @@ def test_damaged_snapshot_is_rebuilt_from_the_folders(tmp_path, monkeypatch, pf)
 def test_snapshot_with_a_row_that_cannot_be_shown(tmp_path, monkeypatch, pf):
     """A snapshot that parses but holds a row the table cannot be built from: the reader falls back to the
     run folders; `check` reports the drift, `repair` rewrites the index."""
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 1)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 1)
     path = tmp_path / "reg"
     reg = RunRegistry(path)
     ids = [reg.register(pf, name=f"r{i}").run_id for i in range(2)]
     reg.list()
-    monkeypatch.setattr(file_store, "COMPACT_MIN_EVENTS", 256)
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 256)
     expected = reg.store.table()
     snapshot = path / "index" / "snapshot.npz"
     columns, events = read_snapshot(snapshot.read_bytes())
@@ -268,13 +268,13 @@ def test_coarse_folder_timestamps(tmp_path, monkeypatch, pf):
     """On file systems whose clock ticks coarsely, a folder can change twice within one tick, and its stat
     stays the same: a reader must not trust a listing that recent (simulated: mtime in whole seconds,
     sizes hidden)."""
-    real = file_store._stat_key
+    real = file_index._stat_key
 
     def coarse(path):
         key = real(path)
         return None if key is None else (key[0], key[1] // 10**9 * 10**9, 0)
 
-    monkeypatch.setattr(file_store, "_stat_key", coarse)
+    monkeypatch.setattr(file_index, "_stat_key", coarse)
     path = tmp_path / "reg"
     writer = RunRegistry(path)
     reader = FileStore(path)
@@ -405,24 +405,21 @@ def test_unknown_run_in_trash_message(reg, pf):
         reg.get(rec.run_id)
 
 
-def test_default_params_present_agrees_with_the_index(tmp_path, pf):
-    import itertools
-
-    from vectorbt.portfolio.registry.run import new_run_id
-    from vectorbt.portfolio.registry.stores.base import RunStore
-
+def test_param_names_agree_between_snapshot_and_events(tmp_path, pf):
+    """`param_names` tells a NaN parameter from an absent one, whether the row comes from the columnar snapshot
+    or from an event folded in memory."""
     store = FileStore(tmp_path / "s")
     reg = RunRegistry(store)
     params = ({"x": float("nan")}, {"y": 1}, {}, {"x": 1, "y": float("nan")})
     ids = [reg.register(pf, name="r", params=p).run_id for p in params]
+    expected = [tuple(sorted(p)) for p in params]
+    assert list(store.table()["param_names"]) == expected  # from events
     store.rebuild_index()
-    reopened = FileStore(tmp_path / "s")  # its rows come from the columnar snapshot, not from added rows
-    for k in range(len(ids) + 1):
-        for subset in itertools.combinations(ids, k):
-            for names in (["x"], ["y"], ["x", "y", "z"]):
-                expected = {n for n in names for i in subset if n in params[ids.index(i)]}
-                assert store.params_present(list(subset), names) == expected
-                assert reopened.params_present(list(subset), names) == expected
-                assert RunStore.params_present(reopened, list(subset), names) == expected
-    gone = new_run_id()  # deleted since the table was read, say: the default skips it
-    assert RunStore.params_present(reopened, [gone, ids[0]], ["x", "y"]) == {"x"}
+    reopened = FileStore(tmp_path / "s")  # its rows come from the columnar snapshot
+    assert list(reopened.table()["param_names"]) == expected
+    reg.update(ids[0], notes="changed")  # one row from an event beside the snapshot's
+    assert list(FileStore(tmp_path / "s").table()["param_names"]) == expected
+    reg.delete(ids[1])
+    reg.delete(ids[3])
+    listed = reg.list()  # run 0 has x (NaN), run 2 nothing: x stays a column, y goes
+    assert "x" in listed.columns and "y" not in listed.columns

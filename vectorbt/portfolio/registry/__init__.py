@@ -21,15 +21,17 @@ from vectorbt.portfolio.registry.errors import (
     RunNotFoundError,
     SchemaVersionError,
 )
-from vectorbt.portfolio.registry.metrics import METRIC_NAMES, compute_metrics
+from vectorbt.portfolio.registry.metrics import compute_metrics
 from vectorbt.portfolio.registry.registry import RunRegistry, default_path
 from vectorbt.portfolio.registry.run import RunRecord
-from vectorbt.portfolio.registry.stores import FileStore, RunStore
+from vectorbt.portfolio.registry.spec import METRIC_NAMES, METRICS
+from vectorbt.portfolio.registry.stores import FileStore, InMemoryStore, RunStore
 
 __all__ = [
     "RunRegistry",
     "RunRecord",
     "FileStore",
+    "InMemoryStore",
     "RunStore",
     "RunNotFoundError",
     "IntegrityError",
@@ -39,6 +41,7 @@ __all__ = [
     "DuplicateRunError",
     "RegistryError",
     "METRIC_NAMES",
+    "METRICS",
     "compute_metrics",
     "default_path",
 ]

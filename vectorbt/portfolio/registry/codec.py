@@ -50,10 +50,6 @@ def _float(value: float) -> tp.Any:
     return {TAG: "float", "v": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
 
 
-def _decode_float(text: str) -> float:
-    return float(text)
-
-
 def _dtype(dtype: np.dtype) -> str:
     """The stored form of a dtype: its name where that is exact (`'int64'`, as older versions wrote), else
     `dtype.str`, which keeps the byte order (`'>i2'`) and the length of strings (`'<U5'`)."""
@@ -201,7 +197,7 @@ def decode(data: tp.Any) -> tp.Any:
         return {k: decode(v) for k, v in data.items()}
     v = data.get("v")
     if kind == "float":
-        return _decode_float(v)
+        return float(v)
     if kind == "complex":
         return complex(decode(v[0]), decode(v[1]))
     if kind == "tuple":

@@ -15,6 +15,8 @@ built-in exception that fits, so that existing `except KeyError:` or `except Val
   or an imported run id exists already |
 """
 
+from vectorbt import _typing as tp
+
 __all__ = [
     "RegistryError",
     "RunNotFoundError",
@@ -52,12 +54,13 @@ class IntegrityError(RegistryError, ValueError):
 
     For a pickle: missing, or not matching the size, sha256 or signature recorded for it; raised before
     anything is unpickled, so a damaged or tampered portfolio file is never loaded. For a run's metadata
-    (`run.json`) or metrics: missing, unparsable or inconsistent. `run_id` and `file` say which."""
+    (`run.json`) or metrics: missing, unparsable or inconsistent. `run_id` and `file` say which (`run_id` is
+    `None` for a file that belongs to no run, such as a damaged index)."""
 
-    def __init__(self, run_id: str, file: str, detail: str) -> None:
+    def __init__(self, run_id: tp.Optional[str], file: str, detail: str) -> None:
         self.run_id = run_id
         self.file = file
-        super().__init__(f"run {run_id!r}, file {file!r}: {detail}")
+        super().__init__(f"run {run_id!r}, file {file!r}: {detail}" if run_id else f"file {file!r}: {detail}")
 
 
 class ReadOnlyError(RegistryError, PermissionError):

@@ -11,6 +11,7 @@ reading an index never unpickles anything).
 Nothing here touches files: stores decide where base and overlay come from and go to.
 """
 
+import copy
 import io
 import json
 from datetime import datetime, timedelta, timezone
@@ -21,16 +22,24 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import SchemaVersionError
-from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+from vectorbt.portfolio.registry.spec import FIELDS, METRIC_NAMES
 
 __all__ = ["SummaryIndex", "rows_to_columns", "columns_to_frame", "rows_to_frame", "snapshot_bytes",
-           "read_snapshot"]
+           "read_snapshot", "present_params", "drop_absent_params"]
 
-TEXT_FIELDS = ("run_id", "name", "tags", "notes", "status", "parent", "column", "identity")
-"""Fields of a summary row kept as Python lists (`column` and parameter values stay `codec`-encoded)."""
+STORED_FIELDS = tuple(f for f in FIELDS if f.kind != "names")
+"""The fields a summary row holds (`param_names` is derived from its parameters)."""
 
-TIME_FIELDS = ("created_at", "deleted_at")
+TEXT_FIELDS = tuple(f.name for f in STORED_FIELDS if f.kind in ("text", "tags", "label"))
+"""Fields kept as coded columns (`column` and parameter values stay `codec`-encoded)."""
+
+TIME_FIELDS = tuple(f.name for f in STORED_FIELDS if f.kind == "time")
 """Fields kept as int64 microseconds since the epoch (`NO_TIME` for `None`)."""
+
+INT_FIELDS = tuple(f.name for f in STORED_FIELDS if f.kind == "int")
+"""Fields kept as int64 arrays."""
+
+RUN_FIELD_SET = frozenset(f.name for f in FIELDS)
 
 NO_TIME = np.iinfo(np.int64).min
 """Stands for a missing time (a live run's `deleted_at`)."""
@@ -148,7 +157,8 @@ def rows_to_columns(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> Columns:
         columns[f] = Coded.from_values(r.get(f, "" if f == "identity" else None) for r in rows)
     for f in TIME_FIELDS:
         columns[f] = np.array([_to_micros(r.get(f)) for r in rows], dtype=np.int64)
-    columns["n_columns"] = np.array([r["n_columns"] for r in rows], dtype=np.int64)
+    for f in INT_FIELDS:
+        columns[f] = np.array([r[f] for r in rows], dtype=np.int64)
     names: tp.Dict[str, None] = {}
     for r in rows:
         names.update(dict.fromkeys(r["params"]))
@@ -161,7 +171,7 @@ def rows_to_columns(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> Columns:
     return columns
 
 
-_ARRAY_FIELDS = (*TIME_FIELDS, "n_columns", "metrics")
+_ARRAY_FIELDS = (*TIME_FIELDS, *INT_FIELDS, "metrics")
 
 
 def _take(columns: Columns, positions: tp.Sequence[int]) -> Columns:
@@ -190,40 +200,53 @@ def _concat(a: Columns, b: Columns) -> Columns:
     return out
 
 
+def _param_names(params: tp.Dict[str, Coded], names: tp.Sequence[str], n: int) -> np.ndarray:
+    """Per row, the tuple of the parameters (of `names`) that the row's run has, whatever their value: the
+    table shows NaN both for a parameter a run lacks and for one whose value is NaN, this tells them apart."""
+    present = np.ones((n, len(names)), dtype=bool)
+    for j, name in enumerate(names):
+        coded = params[name]
+        missing = [code for code, value in enumerate(coded.uniques) if value == MISSING]
+        if missing:
+            present[:, j] = coded.codes != missing[0]
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return out
+    patterns, inverse = np.unique(present, axis=0, return_inverse=True)  # registries repeat a few patterns
+    table = np.empty(len(patterns), dtype=object)
+    for i, pattern in enumerate(patterns):
+        table[i] = tuple(name for name, has in zip(names, pattern.tolist()) if has)
+    out[:] = table[np.asarray(inverse).reshape(-1)]
+    return out
+
+
 def columns_to_frame(columns: Columns) -> pd.DataFrame:
-    """Build the summary table from columns: index `run_id`, run fields, a column per parameter and per
-    metric, rows in the order given."""
+    """Build the summary table from columns: index `run_id`, the run fields of `spec.FIELDS`, a column per
+    parameter (sorted by name) and per metric, rows in the order given."""
     index = pd.Index(columns["run_id"], name="run_id", dtype=object)
+    n = len(index)
 
     def times(micros: np.ndarray) -> pd.Series:
         # NO_TIME is NumPy's NaT, so the int64 microseconds view as datetime64[us] directly
         stamps = np.asarray(micros, dtype=np.int64).view("datetime64[us]")
         return pd.Series(stamps, index=index).dt.tz_localize("UTC")
 
-    def text(f: str, convert: tp.Optional[tp.Callable[[tp.Any], tp.Any]] = None) -> pd.Series:
-        return pd.Series(columns[f].decoded(convert), index=index, dtype=object)
-
-    frame = pd.DataFrame(
-        {
-            "name": text("name"),
-            "created_at": times(columns["created_at"]),
-            "tags": text("tags", tuple),
-            "notes": text("notes"),
-            "status": text("status"),
-            "parent": text("parent"),
-            "n_columns": pd.Series(columns["n_columns"], index=index, dtype="int64"),
-            "column": text("column"),
-            "deleted_at": times(columns["deleted_at"]),
-            "identity": text("identity"),
-        },
-        index=index,
-    )
-    params = {}
-    for name, values in sorted(columns["params"].items()):  # one order, however the columns were merged
-        if name in frame.columns or name in METRIC_NAMES:
-            continue  # the registry refuses such names; never let one shadow a field
-        params[name] = pd.Series(values.decoded(), index=index).infer_objects()
-    metrics = np.asarray(columns["metrics"], dtype=float).reshape(len(index), len(METRIC_NAMES))
+    names = sorted(p for p in columns["params"] if p not in RUN_FIELD_SET and p not in METRIC_NAMES)
+    data: tp.Dict[str, pd.Series] = {}
+    for f in FIELDS[1:]:
+        if f.kind == "time":
+            data[f.name] = times(columns[f.name])
+        elif f.kind == "int":
+            data[f.name] = pd.Series(columns[f.name], index=index, dtype="int64")
+        elif f.kind == "names":
+            data[f.name] = pd.Series(_param_names(columns["params"], names, n), index=index, dtype=object)
+        else:
+            convert = tuple if f.kind == "tags" else None
+            data[f.name] = pd.Series(columns[f.name].decoded(convert), index=index, dtype=object)
+    frame = pd.DataFrame(data, index=index)
+    # the registry refuses parameters named like a field or a metric; never let one shadow them
+    params = {name: pd.Series(columns["params"][name].decoded(), index=index).infer_objects() for name in names}
+    metrics = np.asarray(columns["metrics"], dtype=float).reshape(n, len(METRIC_NAMES))
     parts = [frame, pd.DataFrame(params, index=index), pd.DataFrame(metrics, index=index, columns=list(METRIC_NAMES))]
     return pd.concat(parts, axis=1)
 
@@ -253,9 +276,7 @@ def snapshot_bytes(columns: Columns, events: tp.Sequence[str]) -> bytes:
         buf,
         meta=np.frombuffer(json.dumps(meta, allow_nan=False, separators=(",", ":")).encode("utf-8"), np.uint8),
         run_id=np.array(columns["run_id"], dtype="S"),
-        created_at=columns["created_at"],
-        deleted_at=columns["deleted_at"],
-        n_columns=columns["n_columns"],
+        **{f: columns[f] for f in (*TIME_FIELDS, *INT_FIELDS)},
         metrics=np.asarray(columns["metrics"], dtype=np.float64),
         **arrays,
     )
@@ -272,7 +293,7 @@ def read_snapshot(data: bytes) -> tp.Tuple[Columns, tp.List[str]]:
         for f in CODED_FIELDS:
             columns[f] = Coded(meta["uniques"][f], archive[f"codes_{f}"])
         columns["params"] = {p: Coded(uniques, archive[f"param_{i}"]) for i, (p, uniques) in enumerate(meta["params"])}
-        for f in (*TIME_FIELDS, "n_columns"):
+        for f in (*TIME_FIELDS, *INT_FIELDS):
             columns[f] = archive[f].astype(np.int64)
         metrics = archive["metrics"].astype(np.float64).reshape(len(columns["run_id"]), -1)
     names = meta["metric_names"]
@@ -286,9 +307,27 @@ def read_snapshot(data: bytes) -> tp.Tuple[Columns, tp.List[str]]:
     return columns, list(meta["events"])
 
 
-FRAME_FIELDS = 10
-"""Number of run-field columns that open the summary table (`name` ... `identity`); parameters follow, sorted
-by name, then the metrics."""
+FRAME_FIELDS = len(FIELDS) - 1
+"""Number of run-field columns that open the summary table (all of `spec.FIELDS` but `run_id`, its index);
+parameters follow, sorted by name, then the metrics."""
+
+
+def _immutable(value: tp.Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return not isinstance(value, (list, dict, set, np.ndarray))
+
+
+def _mutable_columns(frame: pd.DataFrame) -> tp.List[tp.Any]:
+    """Columns of the summary table that hold mutable objects (lists, dicts, arrays as parameter values)."""
+    fixed = (RUN_FIELD_SET - {"column"}) | set(METRIC_NAMES)
+    out = []
+    for col in frame.columns:
+        if col in fixed or frame[col].dtype != object:
+            continue
+        if any(not _immutable(v) for v in frame[col]):
+            out.append(col)
+    return out
 
 
 class SummaryIndex:
@@ -313,6 +352,7 @@ class SummaryIndex:
         self._ids = set(self._base_pos)
         self._base_frame: tp.Optional[pd.DataFrame] = None
         self._frame: tp.Optional[pd.DataFrame] = None
+        self._mutable: tp.Optional[tp.List[tp.Any]] = None  # columns of _frame holding mutable values
 
     # ############# Changing ############# #
 
@@ -325,31 +365,7 @@ class SummaryIndex:
             self._deleted.discard(run_id)
         else:
             self._deleted.add(run_id)
-        self._frame = None
-
-    def params_present(self, run_ids: tp.Iterable[str], names: tp.Iterable[str]) -> tp.Set[str]:
-        """Which of the parameters `names` at least one of the rows of `run_ids` has (see
-        `vectorbt.portfolio.registry.stores.base.RunStore.params_present`). Unknown run ids are ignored."""
-        wanted = set(names)
-        found: tp.Set[str] = set()
-        base_positions = []
-        for run_id in run_ids:
-            if run_id in self._overlay:
-                row = self._overlay[run_id]
-                if row is not None:
-                    found |= wanted & set(row["params"])
-            elif run_id in self._base_pos:
-                base_positions.append(self._base_pos[run_id])
-        if base_positions:
-            positions = np.asarray(base_positions)
-            for name in wanted - found:
-                coded = self._base["params"].get(name)
-                if coded is None:
-                    continue
-                missing = [code for code, value in enumerate(coded.uniques) if value == MISSING]
-                if not missing or bool((coded.codes[positions] != missing[0]).any()):
-                    found.add(name)
-        return found
+        self._frame = self._mutable = None
 
     def remove(self, run_id: str) -> None:
         """Forget a run."""
@@ -357,7 +373,7 @@ class SummaryIndex:
             self._overlay[run_id] = None
             self._ids.discard(run_id)
             self._deleted.discard(run_id)
-            self._frame = None
+            self._frame = self._mutable = None
 
     # ############# Reading ############# #
 
@@ -379,11 +395,6 @@ class SummaryIndex:
         """Number of runs not in the trash."""
         return len(self._ids) - len(self._deleted)
 
-    @property
-    def overlay_size(self) -> int:
-        """Number of rows changed since the base was loaded."""
-        return len(self._overlay)
-
     def row(self, run_id: str) -> tp.Optional[tp.Dict[str, tp.Any]]:
         """The summary row of a run (rebuilt from the columns for a base row), or `None`."""
         if run_id in self._overlay:
@@ -395,7 +406,7 @@ class SummaryIndex:
         row: tp.Dict[str, tp.Any] = {"run_id": run_id}
         row.update({f: b[f][pos] for f in CODED_FIELDS})
         row.update({f: _from_micros(int(b[f][pos])) for f in TIME_FIELDS})
-        row["n_columns"] = int(b["n_columns"][pos])
+        row.update({f: int(b[f][pos]) for f in INT_FIELDS})
         row["params"] = {p: v[pos] for p, v in b["params"].items() if v[pos] != MISSING}
         row["metrics"] = codec.encode({m: float(x) for m, x in zip(METRIC_NAMES, b["metrics"][pos])})
         return row
@@ -426,6 +437,19 @@ class SummaryIndex:
             self._frame = frame
         return self._frame
 
+    def table(self, deleted: bool = False) -> pd.DataFrame:
+        """The live rows (or the rows in the trash) of `frame`, as a copy that shares nothing mutable with it:
+        `DataFrame.copy` copies arrays, not the Python objects in object columns, so lists, dicts and arrays
+        (parameter values) are copied too, and changing a returned table never changes the cached one."""
+        frame = self.frame()
+        if self._mutable is None:
+            self._mutable = _mutable_columns(frame)
+        mask = frame["deleted_at"].notna().to_numpy()
+        out = frame[mask if deleted else ~mask].copy()
+        for col in self._mutable:
+            out[col] = pd.Series([copy.deepcopy(v) for v in out[col]], index=out.index, dtype=object)
+        return out
+
     def to_columns(self) -> Columns:
         """Base and overlay merged into columns, sorted by run id: what a snapshot stores."""
         keep = [i for i, run_id in enumerate(self._base["run_id"]) if run_id not in self._overlay]
@@ -433,3 +457,19 @@ class SummaryIndex:
         merged = _concat(_take(self._base, keep), rows_to_columns(rows))
         order = sorted(range(len(merged["run_id"])), key=merged["run_id"].__getitem__)
         return _take(merged, order)
+
+
+# ############# Shaping tables for people ############# #
+
+
+def present_params(param_names: pd.Series) -> tp.Set[str]:
+    """The parameters that some runs have, from the `param_names` of their summary rows: a column that is NaN
+    on every row may be absent from the runs or NaN in each, and this tells which."""
+    return set().union(*param_names) if len(param_names) else set()
+
+
+def drop_absent_params(frame: pd.DataFrame, present: tp.AbstractSet[str], keep: tp.Sequence[str] = ()) -> pd.DataFrame:
+    """`frame` without the parameter columns that none of its rows' runs has (left over from runs filtered
+    out); `present` names the parameters the rows' runs have, `keep` columns to keep in any case."""
+    fixed = set(METRIC_NAMES) | RUN_FIELD_SET | set(keep)
+    return frame.drop(columns=[c for c in frame.columns if c not in fixed and c not in present])

@@ -10,6 +10,9 @@
   or without git, it is absent; capturing never fails because of git.
 - `cwd`, `argv0`: where and what was running.
 
+Beside the provenance dict, a run records `versions()` (of Python and the libraries) and `data_fingerprint(pf)`
+(of the prices it was run on).
+
 Git is asked at most once per working directory every `GIT_CACHE_SECONDS`, so registering many runs in a
 loop pays for it once.
 
@@ -24,15 +27,19 @@ loop pays for it once.
 import hashlib
 import inspect
 import os
+import platform
 import subprocess
 import sys
 import threading
 import time
 import types
 
+import numpy as np
+import pandas as pd
+
 from vectorbt import _typing as tp
 
-__all__ = ["capture", "code_info", "git_info", "GIT_CACHE_SECONDS"]
+__all__ = ["capture", "code_info", "git_info", "data_fingerprint", "versions", "GIT_CACHE_SECONDS"]
 
 GIT_CACHE_SECONDS = 10.0
 """How long the git state of a working directory is reused before git is asked again."""
@@ -110,3 +117,37 @@ def capture(code: tp.Any = None) -> tp.Dict[str, tp.Any]:
     if git is not None:
         out["git"] = git
     return out
+
+
+def versions() -> tp.Dict[str, str]:
+    """Versions of Python, vectorbt, NumPy, pandas and numba, as a run records them."""
+    import numba
+    import vectorbt as vbt
+
+    return {
+        "python": platform.python_version(),
+        "vectorbt": vbt.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "numba": numba.__version__,
+    }
+
+
+def data_fingerprint(pf: tp.Any) -> str:
+    """sha256 of a portfolio's close prices and their index.
+
+    A 2-D close whose columns are all equal (the usual sweep over one asset) hashes as its first column, so
+    that a sweep and a single backtest on the same prices share a fingerprint."""
+    from vectorbt.portfolio.registry.nb import columns_equal_nb
+
+    close = np.asarray(pf.close, dtype=np.float64)
+    if close.ndim == 2 and close.shape[1] > 1:
+        if columns_equal_nb(close):
+            close = close[:, 0]
+    elif close.ndim == 2:
+        close = close[:, 0]
+    h = hashlib.sha256()
+    h.update(f"{close.shape}".encode())
+    h.update(np.ascontiguousarray(close).tobytes())
+    h.update(pd.util.hash_pandas_object(pf.wrapper.index, index=False).to_numpy().tobytes())
+    return h.hexdigest()

@@ -22,43 +22,35 @@ True
 ```
 """
 
-import copy
 import hashlib
-import hmac
-import math
 import os
-import platform
-import re
 import tokenize
-import warnings
-from collections import OrderedDict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry.errors import (
-    DuplicateRunError,
-    IntegrityError,
-    RunNotFoundError,
-    SchemaVersionError,
-)
-from vectorbt.portfolio.registry.metrics import METRIC_NAMES, compute_metrics, metric_settings
-from vectorbt.portfolio.registry.nb import columns_equal_nb
+from vectorbt.portfolio.registry import codec, integrity
+from vectorbt.portfolio.registry.configs import ConfigCache, configs_table
+from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RegistryError, RunNotFoundError
+from vectorbt.portfolio.registry.index import drop_absent_params, present_params
+from vectorbt.portfolio.registry.integrity import ENV_KEY
+from vectorbt.portfolio.registry.metrics import compute_metrics, metric_settings
 from vectorbt.portfolio.registry.progress import progress_bar
-from vectorbt.portfolio.registry.provenance import capture
-from vectorbt.portfolio.registry.run import (
+from vectorbt.portfolio.registry.provenance import capture, data_fingerprint, versions
+from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, new_run_id
+from vectorbt.portfolio.registry.spec import (
+    INTERNAL_FIELDS,
+    METRIC_NAMES,
+    PORTFOLIO,
     RUN_FIELDS,
-    RunRecord,
-    check_run_id,
+    check_metric,
     default_ascending,
-    is_run_id,
-    new_run_id,
 )
 from vectorbt.portfolio.registry.stores.base import Problem, RunStore
-from vectorbt.portfolio.registry.stores.file_store import PICKLE_FILE, FileStore
+from vectorbt.portfolio.registry.stores.file_store import FileStore
+from vectorbt.portfolio.registry.validation import check_param_name, check_params, check_tags, check_text, parse_age
 
 __all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_KEY"]
 
@@ -68,9 +60,6 @@ if tp.TYPE_CHECKING:
 ENV_PATH = "VBT_REGISTRY_DIR"
 """Environment variable naming the default registry folder."""
 
-ENV_KEY = "VBT_REGISTRY_KEY"
-"""Environment variable holding the secret key that signs and verifies pickles (see `RunRegistry`)."""
-
 DEFAULT_DIR = os.path.join("~", ".vectorbt", "registry")
 """Default registry folder when `VBT_REGISTRY_DIR` is not set."""
 
@@ -78,148 +67,6 @@ DEFAULT_DIR = os.path.join("~", ".vectorbt", "registry")
 def default_path() -> str:
     """The default registry folder: `$VBT_REGISTRY_DIR` if set, else `~/.vectorbt/registry`."""
     return os.path.abspath(os.path.expanduser(os.environ.get(ENV_PATH) or DEFAULT_DIR))
-
-
-# ############# Validation ############# #
-
-
-def _check_text(value: tp.Any, field: str, allow_empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{field}: expected a string, got {type(value).__name__}")
-    if not allow_empty and not value.strip():
-        raise ValueError(f"{field}: must not be empty")
-    return str(value)
-
-
-def _check_tags(tags: tp.Any, field: str = "tags") -> tp.List[str]:
-    if tags is None:
-        return []
-    if isinstance(tags, str):
-        tags = [tags]
-    if not isinstance(tags, (list, tuple, set, frozenset)):
-        raise TypeError(f"{field}: expected a list of strings, got {type(tags).__name__}")
-    out: tp.List[str] = []
-    for i, tag in enumerate(sorted(tags) if isinstance(tags, (set, frozenset)) else tags):
-        tag = _check_text(tag, f"{field}[{i}]")
-        if tag not in out:
-            out.append(tag)
-    return out
-
-
-def _check_params(params: tp.Any) -> tp.Dict[str, tp.Any]:
-    if params is None:
-        return {}
-    if not isinstance(params, dict):
-        raise TypeError(f"params: expected a dict of parameter names to values, got {type(params).__name__}")
-    for key in params:
-        if not isinstance(key, str) or not key.strip():
-            raise TypeError(f"params: parameter names must be non-empty strings, got {key!r}")
-        _check_param_name(key, "params")
-    encoded = codec.encode(params, "params")  # raises TypeError naming the field
-    return codec.decode(encoded)
-
-
-def _check_param_name(key: str, field: str) -> None:
-    if key in RUN_FIELDS or key in METRIC_NAMES:
-        kind = "a run field" if key in RUN_FIELDS else "a metric"
-        raise ValueError(
-            f"{field}: parameter name {key!r} collides with {kind} of the same name in list/best tables; "
-            "rename the parameter"
-        )
-
-
-def _check_metric(metric: tp.Any) -> str:
-    if metric not in METRIC_NAMES:
-        raise ValueError(f"metric: {metric!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
-    return metric
-
-
-def _versions() -> tp.Dict[str, str]:
-    import numba
-    import vectorbt as vbt
-
-    return {
-        "python": platform.python_version(),
-        "vectorbt": vbt.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "numba": numba.__version__,
-    }
-
-
-def data_fingerprint(pf: tp.Any) -> str:
-    """sha256 of a portfolio's close prices and their index.
-
-    A 2-D close whose columns are all equal (the usual sweep over one asset) hashes as its first column, so
-    that a sweep and a single backtest on the same prices share a fingerprint."""
-    close = np.asarray(pf.close, dtype=np.float64)
-    if close.ndim == 2 and close.shape[1] > 1:
-        if columns_equal_nb(close):
-            close = close[:, 0]
-    elif close.ndim == 2:
-        close = close[:, 0]
-    h = hashlib.sha256()
-    h.update(f"{close.shape}".encode())
-    h.update(np.ascontiguousarray(close).tobytes())
-    h.update(pd.util.hash_pandas_object(pf.wrapper.index, index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
-def _missing(value: tp.Any) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
-
-
-def _all_equal(values: tp.List[tp.Any]) -> bool:
-    """Whether all values are equal, a missing value (None, NaN, NaT) being equal only to another one."""
-    first = values[0]
-    for value in values[1:]:
-        if _missing(first) or _missing(value):
-            if not (_missing(first) and _missing(value)):
-                return False
-            continue
-        try:
-            if not bool(first == value):
-                return False
-        except (TypeError, ValueError):  # e.g. arrays of different shapes
-            if codec.canonical(first) != codec.canonical(value):
-                return False
-    return True
-
-
-_SHAREABLE = (type(None), bool, int, float, complex, str, bytes, np.generic, date, timedelta, pd.Timedelta)
-"""Immutable parameter values, which result frames may share with the per-run cache (`datetime` and
-`pd.Timestamp` are `date`s)."""
-
-
-def _own_copy(params: pd.DataFrame) -> pd.DataFrame:
-    """`params` with its own copy of every mutable value (lists, dicts, arrays, tuples holding them), so that
-    changing a value in a returned frame cannot change the cache it came from."""
-    params = params.copy()
-    for name in params.columns:
-        values = params[name].to_numpy()
-        if values.dtype != object or all(isinstance(v, _SHAREABLE) for v in values):
-            continue
-        out = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):  # one by one: lists and arrays must stay elements
-            out[i] = v if isinstance(v, _SHAREABLE) else copy.deepcopy(v)
-        params[name] = out
-    return params
-
-
-def _parse_age(older_than: tp.Any) -> tp.Optional[timedelta]:
-    if older_than is None:
-        return None
-    if isinstance(older_than, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", older_than.lower())
-        if match is None:
-            raise ValueError(f"older_than: cannot read {older_than!r} as a duration; use e.g. '12h', '7d', '2w'")
-        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-        older_than = timedelta(seconds=float(match.group(1)) * seconds)
-    if isinstance(older_than, (int, float)) and not isinstance(older_than, bool):
-        older_than = timedelta(days=older_than)
-    if not isinstance(older_than, timedelta):
-        raise TypeError("older_than: expected a timedelta, a number of days or a string like '7d'")
-    return older_than
 
 
 class RunRegistry:
@@ -242,8 +89,9 @@ class RunRegistry:
     recently used first, up to `config_cache_size` configurations in all (a run larger than that is kept alone).
     """
 
-    config_cache_size: int = 1_000_000
-    """Most configurations whose metrics and parameters `best` keeps in memory (about 250 bytes each)."""
+    default_config_cache_size: int = 1_000_000
+    """Most configurations whose metrics and parameters `best` keeps in memory (about 250 bytes each), unless
+    `config_cache_size` is set on the registry."""
 
     def __init__(
         self,
@@ -259,14 +107,17 @@ class RunRegistry:
             self.store = FileStore(default_path() if store is None else store, read_only=read_only)
         else:
             raise TypeError(f"store: expected a path or a RunStore, got {type(store).__name__}")
-        key = signing_key if signing_key is not None else os.environ.get(ENV_KEY) or None
-        if isinstance(key, str):
-            key = key.encode("utf-8")
-        if key is not None and (not isinstance(key, bytes) or not key):
-            raise TypeError("signing_key: expected a non-empty str or bytes")
-        self._key: tp.Optional[bytes] = key
-        self._config_cache: "OrderedDict[str, tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]]" = OrderedDict()
-        self._config_cache_len = 0  # configurations in the cache
+        self._key = integrity.signing_key(signing_key)
+        self._config_cache = ConfigCache(self.default_config_cache_size)
+
+    @property
+    def config_cache_size(self) -> int:
+        """Most configurations whose metrics and parameters `best` keeps in memory."""
+        return self._config_cache.max_configs
+
+    @config_cache_size.setter
+    def config_cache_size(self, value: int) -> None:
+        self._config_cache.max_configs = int(value)
 
     def __repr__(self) -> str:
         return f"RunRegistry({self.store!r})"
@@ -338,15 +189,15 @@ class RunRegistry:
         """
         import vectorbt as vbt
 
-        self._check_writable()
+        self.store.check_writable()
         if not isinstance(pf, vbt.Portfolio):
             raise TypeError(f"pf: expected a vectorbt Portfolio, got {type(pf).__module__}.{type(pf).__name__}")
-        name = _check_text(name, "name")
-        params = _check_params(params)
-        tags = _check_tags(tags)
-        notes = _check_text(notes, "notes", allow_empty=True)
+        name = check_text(name, "name")
+        params = check_params(params)
+        tags = check_tags(tags)
+        notes = check_text(notes, "notes", allow_empty=True)
         if status is not None:
-            status = _check_text(status, "status")
+            status = check_text(status, "status")
         if parent is not None:
             if parent not in self:
                 raise RunNotFoundError(parent, "given as parent")
@@ -359,7 +210,7 @@ class RunRegistry:
         for level_name in column_names:
             if level_name is None:
                 continue
-            _check_param_name(level_name, "column level")
+            check_param_name(level_name, "column level")
             if level_name in params:
                 raise ValueError(
                     f"params: {level_name!r} is also a column level of the portfolio (a per-configuration "
@@ -386,9 +237,6 @@ class RunRegistry:
         metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return,
                                   progress=progress)
         blob = pf.dumps()
-        files = {PICKLE_FILE: {"size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}}
-        if self._key is not None:
-            files[PICKLE_FILE]["hmac_sha256"] = hmac.new(self._key, blob, hashlib.sha256).hexdigest()
 
         run_id = new_run_id()
         record = RunRecord(
@@ -401,10 +249,10 @@ class RunRegistry:
             columns=labels,
             column_names=column_names,
             settings=settings,
-            versions=_versions(),
+            versions=versions(),
             data_fingerprint=fingerprint,
             grouped=bool(pf.wrapper.grouper.is_grouped()),
-            files=files,
+            parts={PORTFOLIO: integrity.part_info(blob, self._key)},
             status=status,
             parent=parent,
             provenance=provenance,
@@ -412,7 +260,7 @@ class RunRegistry:
         )
         record.metrics = pd.DataFrame(metrics.to_numpy(dtype=float), index=record.column_index,
                                       columns=list(metrics.columns))
-        self.store.create(record, blob)
+        self.store.create(record, {PORTFOLIO: blob})
         return record.copy()
 
     # ############# Reading one run ############# #
@@ -430,7 +278,7 @@ class RunRegistry:
         import vectorbt as vbt
 
         record = self.get(run_id)
-        blob = self.store.read_pickle(run_id)
+        blob = self.store.read_part(run_id, PORTFOLIO)
         self.verify(record, blob)
         pf = vbt.Portfolio.loads(blob)
         if column is None:
@@ -442,23 +290,8 @@ class RunRegistry:
 
     def verify(self, record: RunRecord, blob: bytes) -> None:
         """Raise `IntegrityError` unless `blob` has the size and sha256 recorded for the run's pickle (and,
-        with a signing key, a matching signature)."""
-        info = record.files.get(PICKLE_FILE)
-        if not info:
-            raise IntegrityError(record.run_id, PICKLE_FILE, "no checksum recorded for it")
-        if len(blob) != info["size"]:
-            raise IntegrityError(record.run_id, PICKLE_FILE,
-                                 f"size is {len(blob)} bytes, {info['size']} were recorded (truncated?)")
-        if hashlib.sha256(blob).hexdigest() != info["sha256"]:
-            raise IntegrityError(record.run_id, PICKLE_FILE, "sha256 does not match the recorded one")
-        if self._key is not None:
-            signature = info.get("hmac_sha256")
-            if signature is None:
-                raise IntegrityError(record.run_id, PICKLE_FILE,
-                                     "not signed, and this registry requires signatures (a signing key is set)")
-            expected = hmac.new(self._key, blob, hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(signature, expected):
-                raise IntegrityError(record.run_id, PICKLE_FILE, "signature does not match the signing key")
+        with a signing key, a matching signature); see `vectorbt.portfolio.registry.integrity`."""
+        integrity.verify(record, PORTFOLIO, blob, self._key)
 
     @staticmethod
     def _column_position(record: RunRecord, column: tp.Any) -> int:
@@ -485,13 +318,13 @@ class RunRegistry:
     ) -> pd.DataFrame:
         table = self.store.table(deleted=deleted)
         if name is not None:
-            names = _check_tags(name, "name")
+            names = check_tags(name, "name")
             table = table[table["name"].isin(names)]
         if tags is not None:
-            wanted = set(_check_tags(tags))
+            wanted = set(check_tags(tags))
             table = table[[wanted.issubset(t) for t in table["tags"]]]
         if status is not None:
-            statuses = _check_tags(status, "status")
+            statuses = check_tags(status, "status")
             table = table[table["status"].isin(statuses)]
         if parent is not None:
             table = table[table["parent"] == parent]
@@ -502,42 +335,16 @@ class RunRegistry:
         if where is None:
             return frame
         if not isinstance(where, str) or not where.strip():
-            raise TypeError("where: expected a pandas query string such as \"sharpe_ratio > 1 and fast < 20\"")
-        try:
-            result = frame.query(where, engine="python")
-        except pd.errors.UndefinedVariableError as e:
-            raise ValueError(f"where: {e}; columns are: {', '.join(map(str, frame.columns))}") from e
-        except (SyntaxError, tokenize.TokenError) as e:
-            msg = e.msg if isinstance(e, SyntaxError) else e.args[0]
-            raise ValueError(f"where: {where!r} is not a valid query ({msg})") from e
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(f"where: {where!r} failed: {e}") from e
-        if not isinstance(result, pd.DataFrame):
-            raise ValueError(f"where: {where!r} does not select rows")
-        return result
+            raise TypeError("where: expected a query string such as \"sharpe_ratio > 1 and fast < 20\"")
+        from vectorbt.portfolio.registry.query import apply_where  # parsed and checked: never run as code
+
+        return apply_where(frame, where)
 
     @staticmethod
     def _sort(frame: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
         if by not in frame.columns and by != frame.index.name:
             raise ValueError(f"sort_by: no column {by!r}; columns are: {', '.join(map(str, frame.columns))}")
         return frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
-
-    @staticmethod
-    def _tidy(frame: pd.DataFrame, present: tp.AbstractSet[str], keep: tp.Sequence[str] = ()) -> pd.DataFrame:
-        """Drop parameter columns that no row has (left over from runs filtered out); `present` names the
-        parameters the rows' runs have."""
-        metric_or_field = set(METRIC_NAMES) | set(RUN_FIELDS) | set(keep)
-        return frame.drop(columns=[c for c in frame.columns if c not in metric_or_field and c not in present])
-
-    def _present(self, frame: pd.DataFrame, deleted: bool = False) -> tp.Set[str]:
-        """The parameters that the runs of `frame` (a part of the summary table) have. A column that is NaN on
-        every row is either absent from those runs or NaN in each: the store tells which."""
-        params = [c for c in frame.columns if c not in METRIC_NAMES and c not in RUN_FIELDS]
-        missing = [c for c in params if frame[c].isna().all()]
-        present = set(params) - set(missing)
-        if missing and len(frame):
-            present |= self.store.params_present(list(frame.index), missing, deleted=deleted)
-        return present
 
     def list(
         self,
@@ -570,7 +377,9 @@ class RunRegistry:
             deleted: List the runs in the trash instead (with `deleted_at`).
         """
         frame = self._runs(name, tags, status, parent, deleted)
-        frame = self._query(frame.drop(columns=["identity"] if deleted else ["identity", "deleted_at"]), where)
+        param_names = frame["param_names"]
+        hidden = [*INTERNAL_FIELDS, *([] if deleted else ["deleted_at"])]
+        frame = self._query(frame.drop(columns=hidden), where)
         if sort_by is None:
             frame = frame.sort_index(ascending=ascending)
         else:
@@ -579,31 +388,7 @@ class RunRegistry:
             if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 0:
                 raise ValueError(f"limit: expected a non-negative integer, got {limit!r}")
             frame = frame.iloc[: int(limit)]
-        return self._tidy(frame, self._present(frame, deleted))
-
-    def _configs(self, run_id: str) -> tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]:
-        """(labels, per-configuration params, metrics) of a run; cached, as none of them changes after
-        creation (what `update` changes lives in the summary table); see `config_cache_size`."""
-        cache = self._config_cache
-        cached = cache.get(run_id)
-        if cached is not None:
-            cache.move_to_end(run_id)
-            return cached
-        record = self.store.read(run_id)
-        labels = [tuple(c) if isinstance(c, list) else c for c in record.columns]
-        params = record.config_params_frame()
-        metrics = record.metrics.reset_index(drop=True)
-        cached = cache[run_id] = (labels, params, metrics)
-        self._config_cache_len += len(labels)
-        while self._config_cache_len > self.config_cache_size and len(cache) > 1:
-            _, (old_labels, _, _) = cache.popitem(last=False)
-            self._config_cache_len -= len(old_labels)
-        return cached
-
-    def _forget_configs(self, run_id: str) -> None:
-        cached = self._config_cache.pop(run_id, None)
-        if cached is not None:
-            self._config_cache_len -= len(cached[0])
+        return drop_absent_params(frame, present_params(param_names.loc[frame.index]))
 
     def best(
         self,
@@ -626,49 +411,19 @@ class RunRegistry:
         run fields, one column per parameter (run params merged with the sweep's column levels) and one per
         metric. `name`, `tags`, `status` and `parent` filter runs; `where` filters configurations.
         """
-        metric = _check_metric(metric)
+        metric = check_metric(metric)
         if ascending is None:
             ascending = default_ascending(metric)
         runs = self._runs(name, tags, status, parent)
-        fields = runs.drop(columns=["column", "deleted_at", "identity", *METRIC_NAMES], errors="ignore")
+        fields = runs.drop(columns=["column", "deleted_at", *INTERNAL_FIELDS, *METRIC_NAMES], errors="ignore")
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
-        kept: tp.List[int] = []  # positions in runs of the runs read
-        sizes: tp.List[int] = []
-        labels: tp.List[tp.Any] = []
-        params_parts: tp.List[pd.DataFrame] = []
-        metrics_parts: tp.List[pd.DataFrame] = []
-        run_params: tp.Dict[str, tp.List[str]] = {}
-        for pos, run_id in enumerate(runs.index):
-            try:
-                run_labels, params, metrics = self._configs(run_id)
-            except RunNotFoundError:  # deleted since the table was read
-                continue
-            except (ValueError, OSError) as e:  # IntegrityError and SchemaVersionError are ValueErrors
-                warnings.warn(f"best: run {run_id!r} cannot be read and is left out ({type(e).__name__}: {e}); "
-                              "see RunRegistry.check()", stacklevel=2)
-                continue
-            run_params[run_id] = list(params.columns)
-            kept.append(pos)
-            sizes.append(len(metrics))
-            labels.extend(run_labels)
-            params_parts.append(_own_copy(params))
-            metrics_parts.append(metrics)
-        if kept:
-            # the run fields, repeated for each configuration, in one take rather than run by run
-            rows = np.repeat(np.asarray(kept), sizes)
-            head = pd.DataFrame({"run_id": runs.index.to_numpy(dtype=object)[rows].tolist(),
-                                 "column": pd.Series(labels, dtype=object)})
-            run_fields = fields.iloc[rows].reset_index(drop=True)  # typed as in list()
-            frame = pd.concat([head, run_fields, pd.concat(params_parts, ignore_index=True),
-                               pd.concat(metrics_parts, ignore_index=True)], axis=1)
-        else:
-            frame = pd.DataFrame(columns=["run_id", "column", *fields.columns, *METRIC_NAMES])
+        frame, run_params = configs_table(runs.index, fields, lambda run_id: self._config_cache.get(run_id, self.store.read))
         frame = self._query(frame, where)
         frame = self._sort(frame, metric, ascending)
         if n is not None:
             frame = frame.iloc[: int(n)]
         present = {p for run_id in frame["run_id"].unique() for p in run_params.get(run_id, ())}
-        return self._tidy(frame.reset_index(drop=True), present, keep=("run_id",))
+        return drop_absent_params(frame.reset_index(drop=True), present, keep=("run_id",))
 
     def compare(self, run_ids: tp.Sequence[str], diff: bool = False) -> pd.DataFrame:
         """Runs side by side: one column per run (in the order given), one row per field, parameter, metric,
@@ -677,42 +432,9 @@ class RunRegistry:
         With `diff=True`, only the rows where the runs differ: a "diff" of runs (params, code hash, git
         commit, data fingerprint, settings, versions, metrics). Runs in the trash are skipped with a warning;
         unknown ids raise `RunNotFoundError`."""
-        if isinstance(run_ids, str) or not isinstance(run_ids, (list, tuple)) or not run_ids:
-            raise TypeError("run_ids: expected a non-empty list of run ids")
-        table = self.store.table()
-        trashed = self.store.table(deleted=True).index
-        shown = []
-        for run_id in run_ids:
-            if is_run_id(run_id) and run_id in trashed and run_id not in table.index:
-                warnings.warn(f"compare: run {run_id!r} is in the trash; skipped", stacklevel=2)
-            elif not is_run_id(run_id) or run_id not in table.index:
-                raise RunNotFoundError(run_id)
-            elif run_id not in shown:
-                shown.append(run_id)
-        if not shown:
-            raise RunNotFoundError(run_ids[0], "every run asked for is in the trash")
-        rows = table.loc[shown].drop(columns=["deleted_at", "identity"])
-        rows = self._tidy(rows, self._present(rows))
-        extra = {}
-        for run_id in shown:
-            record = self.get(run_id)
-            info: tp.Dict[str, tp.Any] = {f"settings.{k}": v for k, v in record.settings.items()}
-            info.update({f"versions.{k}": v for k, v in record.versions.items()})
-            info["data_fingerprint"] = record.data_fingerprint
-            code = record.provenance.get("code") or {}
-            git = record.provenance.get("git") or {}
-            info["code.sha256"] = code.get("sha256")
-            info["code.qualname"] = code.get("qualname")
-            info["git.commit"] = git.get("commit")
-            info["git.dirty"] = git.get("dirty")
-            info["pickle_size"] = record.files.get(PICKLE_FILE, {}).get("size")
-            extra[run_id] = info
-        side = pd.concat([rows.T.astype(object), pd.DataFrame(extra, columns=shown).astype(object)])
-        side.columns.name = "run_id"
-        if diff:
-            keep = [i for i in range(len(side)) if not _all_equal(list(side.iloc[i]))]
-            side = side.iloc[keep]
-        return side
+        from vectorbt.portfolio.registry.comparison import compare_runs
+
+        return compare_runs(self, run_ids, diff=diff)
 
     def children(self, run_id: str) -> tp.List[str]:
         """Ids of the live runs registered with `parent=run_id`, oldest first."""
@@ -720,9 +442,6 @@ class RunRegistry:
         return sorted(self._runs(parent=run_id).index)
 
     # ############# Changing runs ############# #
-
-    def _check_writable(self) -> None:
-        self.store._check_writable()
 
     def update(
         self,
@@ -738,18 +457,18 @@ class RunRegistry:
         """Change a run's name, tags (replace them, or `add_tags`/`remove_tags`), notes or status.
 
         Arguments left `None` stay as they are; `status=""` clears the status. Returns the new record."""
-        self._check_writable()
+        self.store.check_writable()
         check_run_id(run_id)
         changes: tp.Dict[str, tp.Any] = {}
         if name is not None:
-            changes["name"] = _check_text(name, "name")
+            changes["name"] = check_text(name, "name")
         if notes is not None:
-            changes["notes"] = _check_text(notes, "notes", allow_empty=True)
+            changes["notes"] = check_text(notes, "notes", allow_empty=True)
         if status is not None:
-            changes["status"] = _check_text(status, "status", allow_empty=True) or None
-        new_tags = None if tags is None else _check_tags(tags)
-        added = _check_tags(add_tags, "add_tags")
-        removed = set(_check_tags(remove_tags, "remove_tags"))
+            changes["status"] = check_text(status, "status", allow_empty=True) or None
+        new_tags = None if tags is None else check_tags(tags)
+        added = check_tags(add_tags, "add_tags")
+        removed = set(check_tags(remove_tags, "remove_tags"))
 
         def change(record: RunRecord) -> RunRecord:
             tags_now = list(record.tags) if new_tags is None else list(new_tags)
@@ -763,22 +482,22 @@ class RunRegistry:
         """Move a run to the trash (`list(deleted=True)` shows it; `restore` brings it back), or with
         `purge=True` remove it for good. A deleted run is invisible to `get`, `load`, `in`, `len`, `list`,
         `best` and `compare`."""
-        self._check_writable()
+        self.store.check_writable()
         self.store.trash(check_run_id(run_id), datetime.now(timezone.utc))
-        self._forget_configs(run_id)
+        self._config_cache.forget(run_id)
         if purge:
             self.store.purge(run_id)
 
     def restore(self, run_id: str) -> RunRecord:
         """Bring a run back from the trash."""
-        self._check_writable()
+        self.store.check_writable()
         return self.store.restore(check_run_id(run_id))
 
     def gc(self, older_than: tp.Union[None, str, float, timedelta] = None) -> tp.List[str]:
         """Remove runs from the trash for good: all of them, or those deleted more than `older_than` ago
         (a `timedelta`, a number of days, or a string such as `"7d"`). Returns the purged run ids."""
-        self._check_writable()
-        age = _parse_age(older_than)
+        self.store.check_writable()
+        age = parse_age(older_than)
         trash = self.store.table(deleted=True)
         now = datetime.now(timezone.utc)
         purged = []
@@ -841,7 +560,7 @@ class RunRegistry:
         Nothing is unpickled."""
         from vectorbt.portfolio.registry import transfer
 
-        self._check_writable()
+        self.store.check_writable()
         return transfer.import_runs(self, path, run_ids=run_ids, progress=progress)
 
     @staticmethod
@@ -853,7 +572,7 @@ class RunRegistry:
 
         src = src if isinstance(src, RunRegistry) else RunRegistry(src, read_only=True)
         dst = dst if isinstance(dst, RunRegistry) else RunRegistry(dst)
-        dst._check_writable()
+        dst.store.check_writable()
         ids = list(src) if run_ids is None else [check_run_id(r) for r in run_ids]
         return transfer.copy_runs(src, dst, ids, progress=progress)
 
@@ -876,15 +595,15 @@ class RunRegistry:
                 for run_id in progress_bar(ids, len(ids), "verifying pickles", progress):
                     try:
                         record = self.store.read(run_id, deleted=deleted)
-                        self.verify(record, self.store.read_pickle(run_id, deleted=deleted))
+                        self.verify(record, self.store.read_part(run_id, PORTFOLIO, deleted=deleted))
+                    except RunNotFoundError:  # deleted, restored or purged meanwhile
+                        continue
                     except IntegrityError as e:
-                        if e.file == PICKLE_FILE:
-                            problems.append(Problem("checksum", run_id, f"{run_id}/{PICKLE_FILE}", str(e), False))
+                        if e.file == PART_FILES[PORTFOLIO]:  # the portfolio is missing or does not match
+                            problems.append(Problem("checksum", run_id, f"{run_id}/{e.file}", str(e), False))
                         elif run_id not in unreadable:
                             problems.append(Problem("unreadable", run_id, f"{run_id}/{e.file}", str(e), False))
-                    except RunNotFoundError:
-                        continue
-                    except (SchemaVersionError, ValueError, KeyError, OSError) as e:
+                    except (RegistryError, OSError) as e:  # a newer format, an I/O error
                         if run_id not in unreadable:  # the store's own check may have reported it already
                             problems.append(Problem("unreadable", run_id, run_id, f"{type(e).__name__}: {e}",
                                                     False))
@@ -893,5 +612,5 @@ class RunRegistry:
     def repair(self) -> tp.List[str]:
         """Fix what `check` finds and can fix safely (remove old leftovers, rebuild the index); return a
         line per action. Runs whose files are damaged are reported by `check` and never touched."""
-        self._check_writable()
+        self.store.check_writable()
         return self.store.repair()

@@ -29,15 +29,14 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import RunNotFoundError, SchemaVersionError
-from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, PORTFOLIO, default_ascending
 
 __all__ = [
     "RunRecord",
     "summary_row",
-    "rows_to_frame",
     "SCHEMA_VERSION",
-    "RUN_FIELDS",
-    "default_ascending",
+    "PART_FILES",
+    "RECORD_FILE",
     "new_run_id",
     "check_run_id",
     "is_run_id",
@@ -49,29 +48,18 @@ SCHEMA_VERSION = 1
 RUN_ID_PATTERN = re.compile(r"\A[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}\Z")
 """A run id: UTC creation time to the microsecond, then 32 random bits. Nothing else reaches a path."""
 
-RUN_FIELDS = (
-    "run_id",
-    "name",
-    "created_at",
-    "tags",
-    "notes",
-    "status",
-    "parent",
-    "n_columns",
-    "column",
-    "deleted_at",
-    "identity",
-)
-"""Columns that `RunRegistry.list` and `best` fill from run fields; no parameter may take these names."""
+RECORD_FILE = "run.json"
+"""Name of a record serialized as `RunRecord.meta_bytes` (in run folders and archives)."""
 
-ASCENDING_METRICS = ("max_drawdown_duration", "total_fees_paid")
-"""Metrics where smaller is better, ranked ascending by default. All others rank descending, which puts
-`max_drawdown` (a negative fraction) closest to zero first."""
+METRICS_FILE = "metrics.npy"
+"""Name of a record's metric matrix serialized as `RunRecord.metrics_bytes` (in run folders and archives)."""
 
+PART_FILES = {PORTFOLIO: "portfolio.pkl"}
+"""File name of each stored part (by role, see `vectorbt.portfolio.registry.spec.PARTS`) in run folders and
+archives. Metadata of schema 1 keys its checksums by these names (`"files"` in `run.json`), and errors about a
+part name its file (`IntegrityError.file`)."""
 
-def default_ascending(metric: str) -> bool:
-    """Whether `metric` ranks smaller-first unless told otherwise."""
-    return metric in ASCENDING_METRICS
+_PART_ROLES = {name: role for role, name in PART_FILES.items()}
 
 
 _id_lock = threading.Lock()
@@ -105,11 +93,6 @@ def check_run_id(value: tp.Any) -> str:
     if not is_run_id(value):
         raise RunNotFoundError(value, "not a valid run id")
     return value
-
-
-def run_id_time(run_id: str) -> datetime:
-    """The creation time encoded in a run id."""
-    return datetime.strptime(run_id[:22], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -160,8 +143,9 @@ class RunRecord:
     grouped: bool = False
     """Whether configurations are groups of columns (`group_by`) rather than columns."""
 
-    files: tp.Dict[str, tp.Dict[str, tp.Any]] = field(default_factory=dict)
-    """Stored files: name -> `{"size": bytes, "sha256": hex}` (and `"hmac"` when signed)."""
+    parts: tp.Dict[str, tp.Dict[str, tp.Any]] = field(default_factory=dict)
+    """Checksums of the stored parts, by role (`"portfolio"`): `{"size": bytes, "sha256": hex}`, and
+    `"hmac_sha256"` when signed. Stores keep the parts themselves; `RunRegistry` verifies them."""
 
     status: tp.Optional[str] = None
     """Free lifecycle mark such as `"candidate"`, `"rejected"` or `"live"`."""
@@ -186,6 +170,11 @@ class RunRecord:
     """Format of the stored metadata."""
 
     # ############# Derived views ############# #
+
+    @property
+    def files(self) -> tp.Dict[str, tp.Dict[str, tp.Any]]:
+        """`parts` keyed by file name (`PART_FILES`) instead of role, as `run.json` of schema 1 keys them."""
+        return {PART_FILES.get(role, role): dict(info) for role, info in self.parts.items()}
 
     @property
     def n_columns(self) -> int:
@@ -298,7 +287,7 @@ class RunRecord:
             settings=codec.decode(data.get("settings", {})),
             versions=dict(data.get("versions", {})),
             data_fingerprint=data.get("data_fingerprint", ""),
-            files=data.get("files", {}),
+            parts={_PART_ROLES.get(name, name): info for name, info in data.get("files", {}).items()},
             provenance=codec.decode(data.get("provenance", {})),
             identity=data.get("identity", ""),
             schema_version=version,
@@ -321,7 +310,7 @@ class RunRecord:
     def copy(self, **changes: tp.Any) -> "RunRecord":
         """A copy with some fields changed (containers copied, so the copy shares nothing mutable)."""
         new = replace(self, **changes)
-        for name in ("params", "settings", "versions", "provenance"):
+        for name in ("params", "settings", "versions", "provenance", "parts"):
             if name not in changes:
                 setattr(new, name, dict(getattr(self, name)))
         if "tags" not in changes:
@@ -342,9 +331,6 @@ def _parse_time(value: tp.Optional[str]) -> tp.Optional[datetime]:
 
 
 # ############# Summary rows: what the index keeps per run ############# #
-
-LIST_METRIC = "sharpe_ratio"
-"""Metric that picks the configuration a sweep run shows in `RunRegistry.list` (NaN ranks last)."""
 
 def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
     """The JSON-compatible index row of a run: its fields plus its best configuration (by `LIST_METRIC`).
@@ -369,9 +355,3 @@ def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
         "metrics": codec.encode({k: float(v) for k, v in metrics.items()}, "metrics"),
     }
 
-
-def rows_to_frame(rows: tp.Sequence[tp.Dict[str, tp.Any]]) -> pd.DataFrame:
-    """The summary table of index rows (see `vectorbt.portfolio.registry.index.rows_to_frame`)."""
-    from vectorbt.portfolio.registry.index import rows_to_frame as build
-
-    return build(rows)

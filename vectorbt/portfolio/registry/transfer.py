@@ -16,7 +16,6 @@ own listing), every file is checked against the manifest, every pickle against t
 records, and nothing is unpickled on import.
 """
 
-import hashlib
 import io
 import os
 import zipfile
@@ -28,6 +27,7 @@ import numpy as np
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry._io import atomic_write
+from vectorbt.portfolio.registry.integrity import sha256, verify_checksum
 from vectorbt.portfolio.registry.errors import (
     DuplicateRunError,
     IntegrityError,
@@ -36,14 +36,16 @@ from vectorbt.portfolio.registry.errors import (
     SchemaVersionError,
 )
 from vectorbt.portfolio.registry.progress import progress_bar
-from vectorbt.portfolio.registry.run import RunRecord, check_run_id
+from vectorbt.portfolio.registry.run import METRICS_FILE, PART_FILES, RECORD_FILE, RunRecord, check_run_id
+from vectorbt.portfolio.registry.spec import PARTS, PORTFOLIO
 
 __all__ = ["TransferReport", "export_runs", "import_runs", "copy_runs", "ARCHIVE_FORMAT"]
 
 ARCHIVE_FORMAT = "vectorbt-registry-archive"
 ARCHIVE_VERSION = 1
 MANIFEST = "manifest.json"
-META, METRICS, PICKLE = "run.json", "metrics.npy", "portfolio.pkl"
+MEMBERS = (RECORD_FILE, METRICS_FILE, *(PART_FILES[role] for role in PARTS))
+"""Files of a run in an archive: its record, its metrics and its parts, under the names run folders use."""
 
 
 @dataclass
@@ -65,15 +67,14 @@ class TransferReport:
         return not self.failed
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _run_files(registry: tp.Any, run_id: str) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
+    """A run's record and its archive members, its portfolio verified (signature included, with a key)."""
     record = registry.get(run_id)
-    blob = registry.store.read_pickle(run_id)
-    registry.verify(record, blob)
-    return record, {META: record.meta_bytes(), METRICS: record.metrics_bytes(), PICKLE: blob}
+    parts = {role: registry.store.read_part(run_id, role) for role in PARTS}
+    registry.verify(record, parts[PORTFOLIO])
+    files = {RECORD_FILE: record.meta_bytes(), METRICS_FILE: record.metrics_bytes()}
+    files.update({PART_FILES[role]: data for role, data in parts.items()})
+    return record, files
 
 
 def export_runs(registry: tp.Any, run_ids: tp.List[str], path: tp.FileName,
@@ -87,34 +88,46 @@ def export_runs(registry: tp.Any, run_ids: tp.List[str], path: tp.FileName,
             record, files = _run_files(registry, run_id)
             for name, data in files.items():
                 archive.writestr(f"runs/{run_id}/{name}", data)
-            manifest["runs"].append({"run_id": run_id, "files": {n: _sha(d) for n, d in files.items()}})
+            manifest["runs"].append({"run_id": run_id, "files": {n: sha256(d) for n, d in files.items()}})
         archive.writestr(MANIFEST, codec.dumps(manifest, indent=1))
     atomic_write(os.fspath(path), buf.getvalue())
     return list(run_ids)
 
 
 def _read_record(run_id: str, files: tp.Dict[str, bytes]) -> RunRecord:
-    data = codec.loads(files[META])
-    if data.get("run_id") != run_id:
-        raise ValueError(f"run.json names run {data.get('run_id')!r}")
-    metrics = np.load(io.BytesIO(files[METRICS]), allow_pickle=False)
-    return RunRecord.from_dict(data, metrics)
+    """The record of an archived run; `IntegrityError` if its members are missing, damaged or not its own."""
+    missing = [name for name in (RECORD_FILE, METRICS_FILE) if name not in files]
+    if missing:
+        raise IntegrityError(run_id, missing[0], "not in the archive")
+    try:  # bytes from elsewhere: whatever fails to parse is a damaged run, said in our terms
+        data = codec.loads(files[RECORD_FILE])
+        metrics = np.load(io.BytesIO(files[METRICS_FILE]), allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:
+        raise IntegrityError(run_id, RECORD_FILE, f"unreadable ({e})") from e
+    if not isinstance(data, dict) or data.get("run_id") != run_id:
+        raise IntegrityError(run_id, RECORD_FILE, "holds the metadata of another run")
+    try:
+        return RunRecord.from_dict(data, metrics)
+    except SchemaVersionError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise IntegrityError(run_id, RECORD_FILE, f"damaged ({type(e).__name__}: {e})") from e
 
 
-def _bring_in(dst: tp.Any, report: TransferReport, run_id: str, load: tp.Callable[[], tp.Tuple[RunRecord, bytes]],
-              existing: tp.Set[str]) -> None:
+def _bring_in(dst: tp.Any, report: TransferReport, run_id: str,
+              load: tp.Callable[[], tp.Tuple[RunRecord, tp.Dict[str, bytes]]], existing: tp.Set[str]) -> None:
+    """Store one run in `dst` (its parts checked against its record first), or say why not in `report`."""
     if run_id in existing:
         report.conflicts.append(run_id)
         return
     try:
-        record, blob = load()
-        info = record.files.get(PICKLE, {})
-        if len(blob) != info.get("size") or _sha(blob) != info.get("sha256"):
-            raise IntegrityError(run_id, PICKLE, "does not match the size and sha256 recorded in its run.json")
-        dst.store.create(record, blob)
+        record, parts = load()
+        for role, data in parts.items():
+            verify_checksum(record, role, data)
+        dst.store.create(record, parts)
     except DuplicateRunError:
         report.conflicts.append(run_id)
-    except (RegistryError, ValueError, KeyError, TypeError) as e:  # damaged, foreign or missing: refuse it
+    except RegistryError as e:  # damaged, foreign, of a newer format or missing: refuse it
         report.failed[run_id] = f"{type(e).__name__}: {e}"
     else:
         report.imported.append(run_id)
@@ -128,16 +141,29 @@ def import_runs(dst: tp.Any, path: tp.FileName, run_ids: tp.Optional[tp.Sequence
                 progress: tp.Optional[bool] = None) -> TransferReport:
     """Bring the runs of an archive into `dst` (see `RunRegistry.import_`)."""
     report = TransferReport()
-    with zipfile.ZipFile(os.fspath(path)) as archive:
+    try:
+        archive = zipfile.ZipFile(os.fspath(path))
+    except zipfile.BadZipFile as e:  # zipfile's word for a file that is not a zip archive
+        raise ValueError(f"path: {os.fspath(path)} is not a registry archive (not a zip file)") from e
+    except IsADirectoryError as e:
+        raise ValueError(f"path: {os.fspath(path)} is a folder, not a registry archive") from e
+    with archive:
         try:
             manifest = codec.loads(archive.read(MANIFEST))
-        except KeyError as e:
+        except KeyError as e:  # zipfile's word for a missing member
             raise ValueError(f"path: {path} is not a registry archive (no {MANIFEST})") from e
+        except ValueError as e:
+            raise ValueError(f"path: {path}: its {MANIFEST} is not valid JSON ({e})") from e
         if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
             raise ValueError(f"path: {path} is not a registry archive")
-        if manifest.get("version", 0) > ARCHIVE_VERSION:
-            raise SchemaVersionError(f"archive version {manifest.get('version')} is newer than this package reads")
-        entries = {e["run_id"]: e for e in manifest["runs"]}
+        version = manifest.get("version", 0)
+        if not isinstance(version, int) or version > ARCHIVE_VERSION:
+            raise SchemaVersionError(f"archive version {version!r} is newer than this package reads")
+        runs = manifest.get("runs")
+        if not isinstance(runs, list) or not all(isinstance(e, dict) and isinstance(e.get("run_id"), str)
+                                                 for e in runs):
+            raise ValueError(f"path: {path}: its {MANIFEST} does not list runs")
+        entries = {e["run_id"]: e for e in runs}
         wanted = list(entries) if run_ids is None else list(run_ids)
         existing = _existing(dst)
         for run_id in progress_bar(wanted, len(wanted), "importing runs", progress):
@@ -150,16 +176,25 @@ def import_runs(dst: tp.Any, path: tp.FileName, run_ids: tp.Optional[tp.Sequence
                 report.failed[str(run_id)] = "not a valid run id"
                 continue
 
-            def load(run_id: str = run_id) -> tp.Tuple[RunRecord, bytes]:
+            def load(run_id: str = run_id) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
                 files = {}
-                for name, digest in entries[run_id]["files"].items():
-                    if name not in (META, METRICS, PICKLE):
-                        raise ValueError(f"unexpected file {name!r} in the manifest")
-                    data = archive.read(f"runs/{run_id}/{name}")
-                    if _sha(data) != digest:
+                listed = entries[run_id].get("files")
+                if not isinstance(listed, dict):
+                    raise IntegrityError(run_id, MANIFEST, "lists no files for the run")
+                for name, digest in listed.items():
+                    if name not in MEMBERS:
+                        raise IntegrityError(run_id, MANIFEST, f"lists an unexpected file {name!r}")
+                    try:
+                        data = archive.read(f"runs/{run_id}/{name}")
+                    except KeyError as e:  # zipfile's word for a missing member
+                        raise IntegrityError(run_id, name, "listed in the manifest but not in the archive") from e
+                    if sha256(data) != digest:
                         raise IntegrityError(run_id, name, "sha256 does not match the archive's manifest")
                     files[name] = data
-                return _read_record(run_id, files), files[PICKLE]
+                missing = [PART_FILES[role] for role in PARTS if PART_FILES[role] not in files]
+                if missing:
+                    raise IntegrityError(run_id, missing[0], "not in the archive")
+                return _read_record(run_id, files), {role: files[PART_FILES[role]] for role in PARTS}
 
             _bring_in(dst, report, run_id, load, existing)
     return report
@@ -170,9 +205,9 @@ def copy_runs(src: tp.Any, dst: tp.Any, run_ids: tp.List[str], progress: tp.Opti
     report = TransferReport()
     existing = _existing(dst)
     for run_id in progress_bar(run_ids, len(run_ids), "copying runs", progress):
-        def load(run_id: str = run_id) -> tp.Tuple[RunRecord, bytes]:
+        def load(run_id: str = run_id) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
             record, files = _run_files(src, run_id)
-            return record, files[PICKLE]
+            return record, {role: files[PART_FILES[role]] for role in PARTS}
 
         _bring_in(dst, report, run_id, load, existing)
     return report

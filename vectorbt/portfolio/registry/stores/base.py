@@ -1,7 +1,19 @@
-"""The store interface: a handful of verbs that persist and retrieve `RunRecord`s and portfolio pickles.
+"""The store interface: a handful of verbs that persist and retrieve `RunRecord`s and the parts stored beside them.
 
 A store decides nothing: `RunRegistry` validates input, makes ids and timestamps, computes metrics and
 checksums, and hands the store finished records. A store keeps them safe and finds them again.
+
+## What a store keeps
+
+Per run: its `RunRecord` (metadata and the metric matrix) and its *parts*, opaque bytes named by role
+(`vectorbt.portfolio.registry.spec.PARTS`: `"portfolio"`, the pickled portfolio). The record carries each
+part's size and checksums (`RunRecord.parts`); verifying a part against them is the facade's job. How a store
+lays records and parts out (files, rows, objects) is its own business: nothing outside a store uses its names.
+
+Beside the runs, a store keeps a *summary table*, one row per run (`vectorbt.portfolio.registry.run.summary_row`:
+the run fields, its best configuration's parameters and metrics), served as a DataFrame whose columns are
+described by `vectorbt.portfolio.registry.spec.FIELDS`, then one column per parameter (sorted by name), then
+one per metric. The table is derived: `rebuild_index` recreates it from the runs.
 
 ## Contract
 
@@ -11,18 +23,20 @@ Every store, whatever it keeps its data in, guarantees:
   in it, no reader ever sees the run, not even partly. `update`, `trash`, `restore` and `purge` are
   likewise all-or-nothing for the reader.
 - **Isolation of runs.** A write to one run never changes another run's data.
-- **Errors.** Unknown or malformed run ids raise `RunNotFoundError` (before any path is built from them);
-  writes to a read-only store raise `ReadOnlyError`; other failures of the medium propagate as `OSError`.
-- **Listing is cheap.** `table` answers from a derived index, without reading pickles and without parsing
-  every run's metadata on each call; `rebuild_index` recreates the index from the runs themselves.
-  `params_present` tells a parameter that is NaN from one a run lacks (both show as NaN in the table); its
-  default reads the records, and a store with an index answers from it.
-- **Concurrency.** Several processes may use one store at once. `create` never conflicts; concurrent
-  `update`s of the same run are serialized, none is lost. A reader sees every run created
-  before its call started.
+- **Errors.** Each verb documents what it raises. In short: unknown or malformed run ids raise
+  `RunNotFoundError` (before any path, key or query is built from them); an id that exists already raises
+  `DuplicateRunError`; writes to a read-only store raise `ReadOnlyError`; stored data that cannot be read
+  raises `IntegrityError` naming the run and the part; data of a newer format raises `SchemaVersionError`;
+  failures of the medium propagate as `OSError`.
+- **Listing is cheap.** `table` answers from a derived index, without reading parts and without parsing
+  every run's metadata on each call.
+- **Concurrency.** Several threads may use one store object at once. A store shared between processes
+  (a folder, a database) also guarantees that `create` never conflicts, that concurrent `update`s of the same
+  run are serialized so that none is lost, and that a reader sees every run created before its call started.
 - **Returned objects are copies.** Changing a returned record or table changes nothing stored.
 
-The shared test suite (`tests/store_suite.py`) states these guarantees as tests that every store passes.
+`vectorbt.portfolio.registry.testing` states these guarantees as a test suite that any store can run, inside
+this repository or outside it.
 """
 
 from abc import ABC, abstractmethod
@@ -32,10 +46,16 @@ from datetime import datetime
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import ReadOnlyError, RunNotFoundError
+from vectorbt.portfolio.registry.errors import ReadOnlyError
 from vectorbt.portfolio.registry.run import RunRecord
 
-__all__ = ["RunStore", "Problem"]
+if tp.TYPE_CHECKING:
+    from vectorbt.portfolio.registry.query import Query
+
+__all__ = ["RunStore", "Problem", "PROBLEM_KINDS"]
+
+PROBLEM_KINDS = ("leftover", "orphan", "index_drift", "unreadable", "checksum")
+"""Kinds of `Problem` that `RunStore.check` and `RunRegistry.check` report."""
 
 
 @dataclass(frozen=True)
@@ -43,13 +63,14 @@ class Problem:
     """One finding of `RunStore.check`: what kind, which run (if any), where, and what is wrong."""
 
     kind: str
-    """One of `"leftover"`, `"orphan"`, `"index_drift"`, `"unreadable"`, `"checksum"`."""
+    """One of `PROBLEM_KINDS`: `"leftover"` (an interrupted write), `"orphan"` (data that belongs to no run),
+    `"index_drift"` (the derived index disagrees with the runs), `"unreadable"`, `"checksum"`."""
 
     run_id: tp.Optional[str]
-    """The run concerned, or `None` for files that belong to no run."""
+    """The run concerned, or `None` for data that belongs to no run."""
 
     path: str
-    """Location of the problem inside the store (relative to its root)."""
+    """Location of the problem inside the store (relative to its root, or a key)."""
 
     detail: str
     """Human-readable description."""
@@ -64,85 +85,96 @@ class RunStore(ABC):
     read_only: bool = False
     """Whether writes are refused with `ReadOnlyError`."""
 
-    def _check_writable(self) -> None:
+    def check_writable(self) -> None:
+        """Raise `ReadOnlyError` (saying why) if this store refuses writes. Every writing verb calls it first."""
         if self.read_only:
             raise ReadOnlyError(f"{self!r} is read-only: cannot write to it")
 
     # ############# Writing ############# #
 
     @abstractmethod
-    def create(self, record: RunRecord, pickle: bytes) -> None:
-        """Store a new run: its record (metrics included) and its portfolio pickle.
+    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes]) -> None:
+        """Store a new run: its record (metrics included) and its parts by role (`{"portfolio": bytes}`).
 
-        Raises `DuplicateRunError` if a run with that id exists, live or in the trash."""
+        Returns nothing. Raises `DuplicateRunError` if a run with that id exists, live or in the trash;
+        `RunNotFoundError` for a malformed id; `ReadOnlyError`; `OSError` when the medium fails, in which case
+        nothing of the run is stored."""
 
     @abstractmethod
     def update(self, run_id: str, change: tp.Callable[[RunRecord], RunRecord]) -> RunRecord:
         """Replace a live run's metadata by `change(current_record)`, atomically with respect to other
         updates of the same run (read, change and write happen under one lock); return the new record.
 
-        Metrics and pickle are left as they are."""
+        Metrics and parts are left as they are. Raises `RunNotFoundError` if no live run has that id,
+        `ValueError` if the change alters the run id, whatever `change` raises (nothing is stored then),
+        `ReadOnlyError`, `IntegrityError` if the stored record cannot be read."""
 
     @abstractmethod
     def trash(self, run_id: str, deleted_at: datetime) -> RunRecord:
-        """Move a live run to the trash, stamping `deleted_at`; return its record."""
+        """Move a live run to the trash, stamping `deleted_at`; return its record.
+
+        Raises `RunNotFoundError` if no live run has that id, `ReadOnlyError`."""
 
     @abstractmethod
     def restore(self, run_id: str) -> RunRecord:
-        """Move a run back from the trash, clearing `deleted_at`; return its record."""
+        """Move a run back from the trash, clearing `deleted_at`; return its record.
+
+        Raises `RunNotFoundError` if the trash holds no run with that id (`detail` says so when it is live),
+        `ReadOnlyError`."""
 
     @abstractmethod
     def purge(self, run_id: str) -> None:
-        """Remove a run in the trash for good."""
+        """Remove a run in the trash for good. Raises `RunNotFoundError` if the trash holds no such run,
+        `ReadOnlyError`."""
 
     # ############# Reading ############# #
 
     @abstractmethod
     def read(self, run_id: str, deleted: bool = False) -> RunRecord:
-        """The record of a live run (or, with `deleted=True`, of a run in the trash)."""
+        """The record of a live run (or, with `deleted=True`, of a run in the trash), metrics included.
+
+        Raises `RunNotFoundError` if there is no such run (or the id is malformed), `IntegrityError` if its
+        stored metadata or metrics cannot be read, `SchemaVersionError` if a newer format wrote them."""
 
     @abstractmethod
-    def read_pickle(self, run_id: str, deleted: bool = False) -> bytes:
-        """The raw bytes of a run's portfolio pickle. Verifying them is the caller's job."""
+    def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
+        """The bytes of one part of a run (`role` from `spec.PARTS`, e.g. `"portfolio"`), as stored.
+
+        Verifying them against the record's checksums is the caller's job. Raises `RunNotFoundError` if there
+        is no such run, `IntegrityError` if the run exists but the part is missing, `ValueError` for a role
+        that is not in `spec.PARTS`."""
 
     @abstractmethod
     def table(self, deleted: bool = False) -> pd.DataFrame:
-        """The summary table: one row per live run (or per run in the trash), as `run.rows_to_frame` builds."""
+        """The summary table: one row per live run (or per run in the trash), indexed by `run_id` and sorted
+        by it (oldest first); see the module docstring for its columns. A fresh copy on every call."""
 
-    def params_present(self, run_ids: tp.Sequence[str], names: tp.Iterable[str], deleted: bool = False) -> tp.Set[str]:
-        """Which of the parameters `names` at least one of the runs `run_ids` has in its summary row, whatever
-        the value (NaN included). The table shows NaN both for a parameter that a run lacks and for one whose
-        value is NaN; this tells them apart.
+    def select(self, where: tp.Optional["Query"] = None, deleted: bool = False) -> pd.DataFrame:
+        """The rows of `table(deleted)` that the parsed query `where` keeps (all rows if it is `None`).
 
-        This implementation reads the runs' records, one by one until it has found every name, which costs a
-        read per run when a name is absent from all of them: a store with an index should answer from it. A run
-        that cannot be read (deleted since the table was read, or damaged) is skipped rather than failing the
-        listing that asks."""
-        wanted = set(names)
-        found: tp.Set[str] = set()
-        for run_id in run_ids:
-            try:
-                record = self.read(run_id, deleted=deleted)
-            except (RunNotFoundError, ValueError, OSError):  # IntegrityError and SchemaVersionError are ValueErrors
-                continue
-            found |= wanted & ({*record.params, *record.column_names} - {None})
-            if found == wanted:
-                break
-        return found
+        This implementation filters the table in pandas; a store that can evaluate (part of) a query where it
+        keeps the data, such as a database, overrides it. The result must equal this one. Raises `ValueError`
+        when the query names a column the table does not have."""
+        frame = self.table(deleted=deleted)
+        return frame if where is None else where.apply(frame)
 
     # ############# Maintenance ############# #
 
     @abstractmethod
     def rebuild_index(self) -> int:
-        """Rebuild the derived index from the runs themselves; return how many runs it holds."""
+        """Rebuild the derived index from the runs themselves; return how many runs (live and in the trash) it
+        holds. Raises `ReadOnlyError`."""
 
     @abstractmethod
     def check(self) -> tp.List[Problem]:
-        """Audit the store's structure without changing anything."""
+        """Audit the store's structure without changing anything; return what is wrong (empty if nothing).
+
+        Never raises for damaged runs: they are reported as problems."""
 
     @abstractmethod
     def repair(self) -> tp.List[str]:
-        """Fix what `check` reports as repairable; return a line per action taken."""
+        """Fix what `check` reports as repairable, never touching a damaged run; return a line per action
+        taken. Raises `ReadOnlyError`."""
 
     # ############# Conveniences built on the verbs ############# #
 

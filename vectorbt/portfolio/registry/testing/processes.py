@@ -1,29 +1,25 @@
-"""The `RunStore` contract as a test suite that every store must pass.
+"""`MultiProcessStoreSuite`: the guarantees of a store that several processes share, as pytest tests.
 
-A store's test module subclasses `StoreSuite` and implements `make_store`:
+Stores that processes share (a folder, a database) run these, which include all of `StoreSuite`:
 
 ```python
-class TestMyStore(StoreSuite):
+from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite
+
+class TestMyStore(MultiProcessStoreSuite):
     def make_store(self, path, read_only=False):
         return MyStore(path, read_only=read_only)
 ```
 
-The suite checks what `vectorbt/portfolio/registry/stores/base.py` promises: atomic runs, isolation, errors
-(`RunNotFoundError` for unknown and malformed ids, `DuplicateRunError`, `ReadOnlyError`), cheap listing with
-`rebuild_index` equal to the incremental index, `check`/`repair`, returned objects being copies, and, with
-several processes, concurrent writers and readers, and processes killed with SIGKILL in the middle of writes.
+Concurrent writers and a reader (`test_concurrent_writers`), and processes killed with SIGKILL in the middle of
+writes (`test_crash_with_sigkill`), through the public `RunRegistry` API with real (tiny) portfolios.
 
 Child processes come from a `forkserver` whose server process has imported vectorbt and compiled what a
 registration needs once (`start_forkserver`): a fresh interpreter per child would pay vectorbt's import and
 numba's compilation every time, and forking the test process itself is unsafe once numba's thread pool runs.
-The store to use in a child is named by the test class (module and name), which the child imports.
-
-Every test here runs under a hard timeout (`HARD_TIMEOUT` seconds, more for the multi-process ones): no
-test can hang.
+The store to use in a child is named by the test class (module and name), which the child imports: the
+folder of the test module is put on the server's `PYTHONPATH`.
 """
 
-import contextlib
-import faulthandler
 import hashlib
 import importlib
 import json
@@ -32,17 +28,19 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 import pytest
 
-HARD_TIMEOUT = 90
-"""Seconds any single suite test may take before it is interrupted."""
+from vectorbt import _typing as tp
+from vectorbt.portfolio.registry.registry import RunRegistry
+from vectorbt.portfolio.registry.spec import PORTFOLIO
+from vectorbt.portfolio.registry.testing.suite import StoreSuite
+
+__all__ = ["MultiProcessStoreSuite", "start_forkserver", "tiny_pf", "tiny_sweep_pf"]
 
 WARMUP_ENV = "VBT_REGISTRY_TEST_WARMUP"
 """Set in the forkserver's environment only: importing this module there warms up vectorbt and numba."""
@@ -77,17 +75,6 @@ def tiny_sweep_pf(n: int = 20):
     frame = pd.concat([close * (1 + 0.01 * w) for w in (3, 5, 8)], axis=1)
     frame.columns = pd.Index([3, 5, 8], name="window")
     return vbt.Portfolio.from_holding(frame, freq="1D")
-
-
-def files_of(path) -> dict:
-    """Every file and folder below `path` with its size and mtime: to prove that nothing changed."""
-    out = {}
-    for folder, dirs, names in os.walk(path):
-        for name in dirs + names:
-            full = os.path.join(folder, name)
-            st = os.lstat(full)
-            out[os.path.relpath(full, path)] = (st.st_size if name in names else None, st.st_mtime_ns)
-    return out
 
 
 def pickle_sha(blob: bytes) -> str:
@@ -134,12 +121,13 @@ if os.environ.get(WARMUP_ENV) == "1" and mp.parent_process() is None:
 _forkserver_lock = threading.Lock()
 
 
-def start_forkserver():
+def start_forkserver(test_dir: tp.Optional[str] = None) -> tp.Any:
     """Start (once) the forkserver whose children run the multi-process tests; return the context.
 
     The server imports this module with `WARMUP_ENV` set, which compiles vectorbt's and the registry's numba
-    code there, once. Numba's `workqueue` threading layer is used in it: unlike GNU OpenMP, it is safe to
-    fork after use. Calling this early (at collection) lets the warm-up overlap with other tests."""
+    code there, once; `test_dir` (the folder of the test modules, which children import) goes on its
+    `PYTHONPATH`. Numba's `workqueue` threading layer is used in it: unlike GNU OpenMP, it is safe to fork after
+    use. Calling this early (at collection) lets the warm-up overlap with other tests."""
     ctx = mp.get_context("forkserver")
     if mp.parent_process() is not None or os.environ.get(WARMUP_ENV):
         return ctx
@@ -147,12 +135,9 @@ def start_forkserver():
 
     with _forkserver_lock:
         if getattr(forkserver._forkserver, "_forkserver_pid", None) is None:
-            here = os.path.dirname(os.path.abspath(__file__))
-            if here not in sys.path:
-                sys.path.insert(0, here)
             ctx.set_forkserver_preload([__name__])
-            # the server ignores the sys.path it is given (Python < 3.12): PYTHONPATH makes this module importable
-            pythonpath = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+            # the server ignores the sys.path it is given (Python < 3.12): PYTHONPATH makes test modules importable
+            pythonpath = os.pathsep.join(p for p in (test_dir, os.environ.get("PYTHONPATH")) if p)
             saved = {k: os.environ.get(k)
                      for k in (WARMUP_ENV, "NUMBA_THREADING_LAYER", "NUMBA_NUM_THREADS", "PYTHONPATH")}
             os.environ.update({WARMUP_ENV: "1", "NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "1",
@@ -166,44 +151,6 @@ def start_forkserver():
                     else:
                         os.environ[k] = v
     return ctx
-
-
-class HardTimeout(BaseException):
-    """Raised when a test exceeds its hard timeout. Not an `Exception`, so that nothing on the way (hypothesis
-    shrinking a failure, a broad `except Exception`) mistakes it for an ordinary failure and carries on."""
-
-
-TIMEOUT_DUMP = os.path.join(tempfile.gettempdir(), f"vbt-registry-tests-hard-timeout-{os.getpid()}.txt")
-"""Where the tracebacks go if a test must be killed outright (pytest captures stderr, which would lose them)."""
-
-
-@contextlib.contextmanager
-def hard_timeout(seconds: float):
-    """Interrupt the block with `HardTimeout` after `seconds` (SIGALRM, main thread); as a last resort (stuck
-    in C code), dump all tracebacks to `TIMEOUT_DUMP` and exit the whole process 30 s later.
-
-    `VBT_REGISTRY_TEST_TIMEOUT_SCALE` multiplies every timeout (slow machines, debugging)."""
-    seconds = seconds * float(os.environ.get("VBT_REGISTRY_TEST_TIMEOUT_SCALE", "1"))
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise HardTimeout(f"test exceeded its hard timeout of {seconds:.0f} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    dump = open(TIMEOUT_DUMP, "w")
-    faulthandler.dump_traceback_later(seconds + 30, exit=True, file=dump)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        faulthandler.cancel_dump_traceback_later()
-        dump.close()
-        with contextlib.suppress(OSError):
-            os.remove(TIMEOUT_DUMP)
 
 
 def _say(fd: int, *words) -> None:
@@ -225,8 +172,6 @@ def writer_worker(spec, path, worker, n_runs, n_tags, barrier, progress_path, re
     """Concurrent-writers test, one writer: register `n_runs` runs (listing now and then), then add `n_tags`
     tags to the oldest run, which every writer does at the same time, and delete, restore, purge a few."""
     _check_warm()
-    from vectorbt.portfolio.registry import RunRegistry
-
     barrier.wait(timeout=120)
     reg = RunRegistry(store_factory(spec)(path))  # all writers create the new registry at once
     fd = os.open(progress_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -261,8 +206,6 @@ def reader_worker(spec, path, stop, progress_paths, result_path):
     """Concurrent-writers test, the reader: keeps listing while the writers write; every run a writer logged
     as registered before a listing started must be in that listing (live or in the trash)."""
     _check_warm()
-    from vectorbt.portfolio.registry import RunRegistry
-
     deadline = time.monotonic() + 150
     while True:  # the writers create the registry: wait for it
         try:
@@ -300,8 +243,6 @@ def crash_child(spec, path, log_path, seed, live, trashed):
     operation is logged before it starts (`begin`) and after it returned (`done`); writes are slowed down
     (a sleep before every fsync) so that the kills land in the middle of them."""
     _check_warm()
-    from vectorbt.portfolio.registry import RunRegistry
-
     rng = random.Random(seed)
     real_fsync = os.fsync
 
@@ -360,315 +301,24 @@ def _join_all(procs, timeout: float) -> None:
 # ############# The suite ############# #
 
 
-class StoreSuite:
-    """Tests of the `RunStore` contract. Subclasses implement `make_store`."""
+class MultiProcessStoreSuite(StoreSuite):
+    """`StoreSuite` plus the tests of several processes sharing one store. Subclasses implement `make_store`."""
 
-    def make_store(self, path, read_only=False):
-        """A store kept in the folder `path` (created if missing unless read-only)."""
-        raise NotImplementedError
-
-    def store_spec(self):
+    def store_spec(self) -> tp.Tuple[str, str]:
         """How a child process finds `make_store`: this test class's module and name."""
         return type(self).__module__, type(self).__qualname__
 
-    def allow_leftover_removal(self, monkeypatch) -> None:
-        """Make `repair` remove leftovers of interrupted writes however young (stores with a grace period)."""
-
-    # ############# Fixtures ############# #
-
-    @pytest.fixture(autouse=True)
-    def _hard_timeout(self, request):
-        with hard_timeout(getattr(request.function, "hard_timeout", HARD_TIMEOUT)):
-            yield
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def pf(cls):
-        return tiny_pf(0)
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def pf2(cls):
-        return tiny_pf(1)
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def sweep_pf(cls):
-        return tiny_sweep_pf()
-
-    @pytest.fixture
-    def store(self, tmp_path):
-        return self.make_store(tmp_path / "store")
-
-    @pytest.fixture
-    def reg(self, store):
-        from vectorbt.portfolio.registry import RunRegistry
-
-        return RunRegistry(store)
-
-    # ############# Create and read ############# #
-
-    def test_create_read_roundtrip(self, store, reg, pf):
-        rec = reg.register(pf, name="s", params={"a": 1, "b": (1, 2)}, tags=["x", "y"], notes="n")
-        got = store.read(rec.run_id)
-        assert got.to_dict() == rec.to_dict()
-        pd.testing.assert_frame_equal(got.metrics, rec.metrics)
-        blob = store.read_pickle(rec.run_id)
-        info = rec.files["portfolio.pkl"]
-        assert pickle_sha(blob) == info["sha256"] and len(blob) == info["size"]
-        assert blob == pf.dumps()
-        assert rec.run_id in store and len(store) == 1 and store.run_ids() == [rec.run_id]
-
-    def test_table_contents(self, store, reg, pf, pf2, sweep_pf):
-        a = reg.register(pf, name="a", params={"fee": 0.1}, tags=["t1"])
-        b = reg.register(sweep_pf, name="b", params={"asset": "X"}, tags=["t1", "t2"], notes="sweep")
-        c = reg.register(pf2, name="c")
-        table = store.table()
-        assert list(table.index) == [a.run_id, b.run_id, c.run_id] and table.index.name == "run_id"
-        assert table.loc[a.run_id, "name"] == "a" and table.loc[a.run_id, "tags"] == ("t1",)
-        assert table.loc[a.run_id, "fee"] == 0.1 and pd.isna(table.loc[c.run_id, "fee"])
-        assert table.loc[b.run_id, "notes"] == "sweep" and table.loc[b.run_id, "n_columns"] == 3
-        best = b.best_position("sharpe_ratio")
-        assert table.loc[b.run_id, "column"] == b.columns[best] == table.loc[b.run_id, "window"]
-        for metric in ("total_return", "sharpe_ratio", "max_drawdown"):
-            assert table.loc[b.run_id, metric] == pytest.approx(b.metrics[metric].iloc[best], nan_ok=True)
-            assert table.loc[a.run_id, metric] == pytest.approx(a.metrics[metric].iloc[0], nan_ok=True)
-        assert table["deleted_at"].isna().all()
-        assert store.table(deleted=True).empty
-
-    def test_params_present_tells_nan_from_absent(self, store, reg, pf, pf2, sweep_pf):
-        import dataclasses
-
-        a = reg.register(pf, name="a", params={"x": float("nan"), "y": 1})
-        b = reg.register(pf2, name="b", params={"y": 2})
-        c = reg.register(sweep_pf, name="c")  # "window" is a column level: a parameter of its row too
-        names = ["x", "y", "window", "nope"]
-        assert pd.isna(store.table().loc[[a.run_id, b.run_id], "x"]).all()  # NaN and absent look alike
-        assert store.params_present([a.run_id], names) == {"x", "y"}
-        assert store.params_present([b.run_id, c.run_id], names) == {"y", "window"}
-        assert store.params_present([b.run_id], ["x", "nope"]) == set()
-        assert store.params_present([], names) == set()
-        store.update(a.run_id, lambda r: dataclasses.replace(r, notes="changed"))
-        assert store.params_present([a.run_id, b.run_id], ["x"]) == {"x"}
-        store.trash(a.run_id, datetime(2024, 5, 1, tzinfo=timezone.utc))
-        assert store.params_present([a.run_id], ["x", "y"], deleted=True) == {"x", "y"}
-
-    def test_duplicate_create(self, store, reg, pf):
-        from vectorbt.portfolio.registry import DuplicateRunError
-
-        rec = reg.register(pf, name="d")
-        blob = store.read_pickle(rec.run_id)
-        before = files_of(store_root(store))
-        with pytest.raises(DuplicateRunError):
-            store.create(store.read(rec.run_id), blob)
-        store.trash(rec.run_id, datetime.now(timezone.utc))
-        with pytest.raises(DuplicateRunError):  # in the trash, the id is still taken
-            store.create(store.read(rec.run_id, deleted=True).copy(deleted_at=None), blob)
-        assert len(store) == 0 and store.run_ids(deleted=True) == [rec.run_id]
-        assert not [p for p in files_of(store_root(store)) if p not in before and "staging" in p]
-
-    @pytest.mark.parametrize("bad", ["../x", "", None, "x" * 5000, "20240101T000000000000Z-0000000", 17, b"id",
-                                     "20240101T000000000000Z-deadbeef", "../../etc/passwd", "/etc", "a\x00b",
-                                     "20240101T000000000000Z-deadbeef/..", ["x"]])
-    def test_unknown_and_malformed_ids(self, store, reg, pf, bad):
-        from vectorbt.portfolio.registry import RunNotFoundError
-
-        reg.register(pf, name="only")
-        before = files_of(store_root(store))
-        now = datetime.now(timezone.utc)
-        calls = [lambda: store.read(bad), lambda: store.read(bad, deleted=True), lambda: store.read_pickle(bad),
-                 lambda: store.update(bad, lambda r: r), lambda: store.trash(bad, now),
-                 lambda: store.restore(bad), lambda: store.purge(bad),
-                 lambda: reg.get(bad), lambda: reg.load(bad), lambda: reg.delete(bad),
-                 lambda: reg.update(bad, notes="x")]
-        for call in calls:
-            with pytest.raises(RunNotFoundError):
-                call()
-        assert (bad in reg) is False
-        assert files_of(store_root(store)) == before and len(store) == 1
-
-    # ############# Update, trash, restore, purge ############# #
-
-    def test_update(self, store, reg, pf):
-        rec = reg.register(pf, name="u", tags=["a"])
-        new = store.update(rec.run_id, lambda r: r.copy(notes="changed", tags=r.tags + ["b"]))
-        assert new.notes == "changed" and new.tags == ["a", "b"]
-        got = store.read(rec.run_id)
-        assert got.notes == "changed" and got.tags == ["a", "b"]
-        pd.testing.assert_frame_equal(got.metrics, rec.metrics)
-        assert store.read_pickle(rec.run_id) == pf.dumps()
-        row = store.table().loc[rec.run_id]
-        assert row["notes"] == "changed" and row["tags"] == ("a", "b")
-
-    def test_update_cannot_change_run_id_and_failures_change_nothing(self, store, reg, pf):
-        rec = reg.register(pf, name="u")
-        before = files_of(store_root(store))
-        with pytest.raises(ValueError, match="run_id"):
-            store.update(rec.run_id, lambda r: r.copy(run_id="20240101T000000000000Z-deadbeef"))
-
-        def boom(r):
-            raise RuntimeError("change failed")
-
-        with pytest.raises(RuntimeError):
-            store.update(rec.run_id, boom)
-        assert files_of(store_root(store)) == before
-        assert store.read(rec.run_id).to_dict() == rec.to_dict()
-
-    def test_trash_restore_purge(self, store, reg, pf, pf2):
-        from vectorbt.portfolio.registry import RunNotFoundError
-
-        keep = reg.register(pf2, name="keep")
-        rec = reg.register(pf, name="t")
-        when = datetime(2024, 5, 1, tzinfo=timezone.utc)
-        trashed = store.trash(rec.run_id, when)
-        assert trashed.deleted_at == when
-        assert rec.run_id not in store and len(store) == 1 and list(store.table().index) == [keep.run_id]
-        assert list(store.table(deleted=True).index) == [rec.run_id]
-        assert store.table(deleted=True).loc[rec.run_id, "deleted_at"] == pd.Timestamp(when)
-        assert store.read(rec.run_id, deleted=True).deleted_at == when
-        for call in (lambda: store.read(rec.run_id), lambda: store.read_pickle(rec.run_id),
-                     lambda: store.update(rec.run_id, lambda r: r), lambda: store.trash(rec.run_id, when),
-                     lambda: store.purge(keep.run_id), lambda: store.restore(keep.run_id)):
-            with pytest.raises(RunNotFoundError):
-                call()
-        restored = store.restore(rec.run_id)
-        assert restored.deleted_at is None and rec.run_id in store and store.table(deleted=True).empty
-        assert store.read(rec.run_id).to_dict() == rec.to_dict()
-        assert store.read_pickle(rec.run_id) == pf.dumps()
-        store.trash(rec.run_id, when)
-        store.purge(rec.run_id)
-        for deleted in (False, True):
-            assert rec.run_id not in store.table(deleted=deleted).index
-            with pytest.raises(RunNotFoundError):
-                store.read(rec.run_id, deleted=deleted)
-        with pytest.raises(RunNotFoundError):
-            store.restore(rec.run_id)
-        assert store.read(keep.run_id).name == "keep"  # isolation: other runs untouched
-
-    # ############# Copies ############# #
-
-    def test_returned_objects_are_copies(self, store, reg, pf):
-        rec = reg.register(pf, name="c", params={"lst": [1, 2], "d": {"k": [3]}, "arr": np.arange(3)}, tags=["a"])
-        got = store.read(rec.run_id)
-        got.tags.append("zzz")
-        got.params["lst"].append(99)
-        got.params["d"]["k"].append(99)
-        got.params["arr"][0] = 99
-        got.metrics.iloc[0, 0] = -1.0
-        got.name = "other"
-        again = store.read(rec.run_id)
-        assert again.to_dict() == rec.to_dict() and again.params["lst"] == [1, 2]
-        table = store.table()
-        table.loc[rec.run_id, "lst"].append(99)
-        table.loc[rec.run_id, "d"]["k"].append(99)
-        table.loc[rec.run_id, "arr"][0] = 99
-        table.loc[rec.run_id, "name"] = "other"
-        del table["notes"]
-        fresh = store.table()
-        assert fresh.loc[rec.run_id, "lst"] == [1, 2] and fresh.loc[rec.run_id, "d"] == {"k": [3]}
-        assert fresh.loc[rec.run_id, "arr"].tolist() == [0, 1, 2]
-        assert fresh.loc[rec.run_id, "name"] == "c" and "notes" in fresh.columns
-        returned = reg.get(rec.run_id)
-        returned.params["lst"].append(5)
-        assert reg.get(rec.run_id).params["lst"] == [1, 2]
-
-    # ############# Read-only ############# #
-
-    def test_read_only_refuses_writes_and_writes_nothing(self, tmp_path, pf, pf2):
-        from vectorbt.portfolio.registry import ReadOnlyError, RunRegistry
-
-        path = tmp_path / "store"
-        writer = RunRegistry(self.make_store(path))
-        a = writer.register(pf, name="a", tags=["x"])
-        b = writer.register(pf2, name="b")
-        writer.delete(b.run_id)
-        writer.list()
-        before = files_of(path)
-        time.sleep(0.01)
-        store = self.make_store(path, read_only=True)
-        assert store.read_only
-        ro = RunRegistry(store)
-        assert list(ro.list().index) == [a.run_id] and len(ro) == 1 and a.run_id in ro
-        assert list(ro.list(deleted=True).index) == [b.run_id]
-        assert ro.get(a.run_id).to_dict() == a.to_dict()
-        assert ro.load(a.run_id).total_return() == pytest.approx(pf.total_return())
-        assert len(ro.best("total_return")) == 1 and ro.compare([a.run_id]).shape[1] == 1
-        assert ro.check() == []
-        now = datetime.now(timezone.utc)
-        for call in (lambda: store.create(a, b""), lambda: store.update(a.run_id, lambda r: r),
-                     lambda: store.trash(a.run_id, now), lambda: store.restore(b.run_id),
-                     lambda: store.purge(b.run_id), store.rebuild_index, store.repair,
-                     lambda: ro.register(pf, name="x"), lambda: ro.update(a.run_id, notes="x"),
-                     lambda: ro.delete(a.run_id), lambda: ro.restore(b.run_id), ro.gc, ro.repair, ro.rebuild_index):
-            with pytest.raises(ReadOnlyError, match="read-only"):
-                call()
-        assert files_of(path) == before
-
-    # ############# Index ############# #
-
-    def test_rebuild_index_equals_incremental_index(self, tmp_path, pf, pf2, sweep_pf):
-        from vectorbt.portfolio.registry import RunRegistry
-
-        path = tmp_path / "store"
-        store = self.make_store(path)
-        reg = RunRegistry(store)
-        ids = [reg.register(p, name=f"r{i}", params={"i": i, "lst": [i]}, tags=[f"t{i}"]).run_id
-               for i, p in enumerate([pf, pf2, sweep_pf, pf, pf2])]
-        reg.update(ids[0], add_tags=["extra"], notes="n")
-        reg.delete(ids[1])
-        reg.delete(ids[2])
-        reg.restore(ids[2])
-        reg.delete(ids[3], purge=True)
-        live, trash = store.table(), store.table(deleted=True)
-        fresh = self.make_store(path)
-        pd.testing.assert_frame_equal(fresh.table(), live)
-        pd.testing.assert_frame_equal(fresh.table(deleted=True), trash)
-        assert store.rebuild_index() == 4
-        pd.testing.assert_frame_equal(store.table(), live)
-        pd.testing.assert_frame_equal(store.table(deleted=True), trash)
-        pd.testing.assert_frame_equal(self.make_store(path).table(), live)
-        assert store.check() == [] and reg.check() == []
-
-    def test_check_and_repair_on_a_healthy_store(self, store, reg, pf):
-        reg.register(pf, name="h")
-        reg.list()
-        before = files_of(store_root(store))
-        assert store.check() == [] and reg.check() == []
-        assert files_of(store_root(store)) == before
-        assert reg.repair() == []
-
-    def test_concurrent_updates_from_threads(self, store, reg, pf):
-        rec = reg.register(pf, name="thr")
-        errors = []
-
-        def work(k):
-            try:
-                for j in range(10):
-                    reg.update(rec.run_id, add_tags=[f"k{k}-{j}"])
-                    store.table()
-            except Exception as e:  # noqa: BLE001
-                errors.append(e)
-
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not errors and not any(t.is_alive() for t in threads)
-        expected = {f"k{k}-{j}" for k in range(4) for j in range(10)}
-        assert set(store.read(rec.run_id).tags) == expected
-        assert set(store.table().loc[rec.run_id, "tags"]) == expected
+    def _forkserver(self) -> tp.Any:
+        return start_forkserver(os.path.dirname(os.path.abspath(sys.modules[type(self).__module__].__file__)))
 
     # ############# Several processes ############# #
 
     @pytest.mark.slow
-    def test_concurrent_writers(self, tmp_path):
+    def test_concurrent_writers(self, tmp_path: tp.Any) -> None:
         """4 processes register 50 runs each into a registry they all create at once, listing as they go,
         then all add tags to the same run and delete, restore and purge some of their runs, while another
         process keeps listing. Afterwards everything is exactly as expected."""
-        from vectorbt.portfolio.registry import RunRegistry
-
-        ctx = start_forkserver()
+        ctx = self._forkserver()
         path = str(tmp_path / "store")
         spec = self.store_spec()
         barrier = ctx.Barrier(N_WRITERS + 1)
@@ -730,14 +380,12 @@ class StoreSuite:
     test_concurrent_writers.hard_timeout = 300
 
     @pytest.mark.slow
-    def test_crash_with_sigkill(self, tmp_path, monkeypatch):
+    def test_crash_with_sigkill(self, tmp_path: tp.Any, monkeypatch: tp.Any) -> None:
         """A child that registers, tags, deletes and restores runs is killed with SIGKILL at random moments
         (its fsyncs are slowed down, so most kills land in the middle of a write), then restarted, over and
         over. Afterwards: every run is complete and as the child last left it, leftovers are invisible,
         `check` reports them without changing anything, and `repair` cleans them up."""
-        from vectorbt.portfolio.registry import RunRegistry
-
-        ctx = start_forkserver()
+        ctx = self._forkserver()
         path = str(tmp_path / "store")
         spec = self.store_spec()
         self.make_store(path)
@@ -806,7 +454,7 @@ class StoreSuite:
             deleted = run_id in trash.index
             rec = store.read(run_id, deleted=deleted)
             assert rec.files["portfolio.pkl"]["sha256"] == m["sha"]
-            assert pickle_sha(store.read_pickle(run_id, deleted=deleted)) == m["sha"]
+            assert pickle_sha(store.read_part(run_id, PORTFOLIO, deleted=deleted)) == m["sha"]
             assert rec.params == {"seed": m["seed"], "i": m["i"]} and rec.name == "crash"
             if pending is None:
                 assert deleted == m["deleted"] and rec.tags == m["tags"], run_id
@@ -820,7 +468,7 @@ class StoreSuite:
         for run_id in extra:
             rec = store.read(run_id, deleted=run_id in trash.index)
             assert rec.name == "crash"
-            blob = store.read_pickle(run_id, deleted=run_id in trash.index)
+            blob = store.read_part(run_id, PORTFOLIO, deleted=run_id in trash.index)
             assert pickle_sha(blob) == rec.files["portfolio.pkl"]["sha256"]
         for run_id in table.index:
             reg.load(run_id)
@@ -829,9 +477,9 @@ class StoreSuite:
 
         # check reports what the kills left behind, and changes nothing
         reg.list()
-        before = files_of(path)
+        before = self.state(store)
         problems = reg.check()
-        assert files_of(path) == before
+        assert self.state(store) == before
         assert {p.kind for p in problems} <= {"leftover", "index_drift"}, problems
         self.allow_leftover_removal(monkeypatch)
         actions = reg.repair()
@@ -851,6 +499,3 @@ class StoreSuite:
     test_crash_with_sigkill.hard_timeout = 240
 
 
-def store_root(store) -> str:
-    """The folder a store keeps its data in."""
-    return getattr(store, "root", None) or store.path
