@@ -1,7 +1,7 @@
 """Stress test of concurrent writers: W processes register R small runs each into one new registry while a
 reader process keeps listing; then everything is verified and the throughput printed.
 
-Not a test (the bounded version, 4 x 50, is `test_concurrent_writers` in `tests/store_suite.py`); run it by hand:
+Not a test (the bounded version, 4 x 50, is `MultiProcessStoreSuite.test_concurrent_writers`); run it by hand:
 
     python benchmarks/stress_concurrency.py                    # 8 writers x 250 runs
     python benchmarks/stress_concurrency.py --writers 4 --runs 50 --path /mnt/nfs/registry-stress

@@ -390,6 +390,9 @@ class RunRegistry:
             frame = frame.iloc[: int(limit)]
         return drop_absent_params(frame, present_params(param_names.loc[frame.index]))
 
+    def _configs(self, run_id: str) -> tp.Any:
+        return self._config_cache.get(run_id, self.store.read)
+
     def best(
         self,
         metric: str = "sharpe_ratio",
@@ -417,7 +420,7 @@ class RunRegistry:
         runs = self._runs(name, tags, status, parent)
         fields = runs.drop(columns=["column", "deleted_at", *INTERNAL_FIELDS, *METRIC_NAMES], errors="ignore")
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
-        frame, run_params = configs_table(runs.index, fields, lambda run_id: self._config_cache.get(run_id, self.store.read))
+        frame, run_params = configs_table(runs.index, fields, self._configs)
         frame = self._query(frame, where)
         frame = self._sort(frame, metric, ascending)
         if n is not None:

@@ -17,7 +17,12 @@ class TestMyStore(MultiProcessStoreSuite):
 Importing this package needs pytest (the `[test]` extra).
 """
 
-from vectorbt.portfolio.registry.testing.processes import MultiProcessStoreSuite, start_forkserver, tiny_pf, tiny_sweep_pf
+from vectorbt.portfolio.registry.testing.processes import (
+    MultiProcessStoreSuite,
+    start_forkserver,
+    tiny_pf,
+    tiny_sweep_pf,
+)
 from vectorbt.portfolio.registry.testing.records import files_of, make_run
 from vectorbt.portfolio.registry.testing.suite import HARD_TIMEOUT, HardTimeout, StoreSuite, hard_timeout
 
