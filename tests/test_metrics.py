@@ -16,7 +16,7 @@ from numba import njit
 from vectorbt.generic import nb as generic_nb
 from vectorbt.portfolio import enums as portfolio_enums
 from vectorbt.portfolio import nb as portfolio_nb
-from vectorbt.portfolio.registry import metrics, nb
+from vectorbt.portfolio.registry import metrics, nb, spec
 from vectorbt.portfolio.registry.metrics import (
     DURATION_METRICS,
     METRIC_NAMES,
@@ -370,6 +370,25 @@ def test_names():
     assert set(DURATION_METRICS) <= set(METRIC_NAMES)
     assert set(RATIO_METRICS) <= set(METRIC_NAMES)
     assert list(STATS_TITLES) == list(METRIC_NAMES)
+    assert METRIC_NAMES == spec.METRIC_NAMES == nb.MetricIdxT._fields
+    assert tuple(nb.MetricIdx) == tuple(range(nb.n_metrics))
+    assert {m.name: m.title for m in spec.METRICS} == STATS_TITLES
+    assert DURATION_METRICS == spec.metrics_with_unit("duration")
+    assert set(RATIO_METRICS) <= set(spec.metrics_with_unit("ratio"))
+
+
+def test_docstring_table_matches_spec():
+    """The module docstring's table of metrics shows every metric once, with the unit and title of the spec."""
+    rows = [line for line in metrics.__doc__.splitlines() if line.startswith("| `")]
+    seen = []
+    for row in rows:
+        names_cell, unit_cell, title_cell = [cell.strip() for cell in row.strip("|").split("|")]
+        names = [name.strip(" `") for name in names_cell.split(",")]
+        for name in names:
+            assert unit_cell.split()[0].strip(",") == spec.metric(name).unit, row
+        assert title_cell.startswith(spec.metric(names[0]).title), row
+        seen.extend(names)
+    assert sorted(seen) == sorted(METRIC_NAMES) and len(seen) == len(set(seen))
 
 
 def test_docstring_example():
@@ -850,8 +869,8 @@ def test_exit_trades_fold_equals_vectorbt_records(orders):
 )
 @pytest.mark.parametrize("trades_type", ["exittrades", "entrytrades", "positions"])
 def test_invalid_orders_raise_as_in_vectorbt(field, value, message, trades_type):
-    """The fold of exit trades raises as vectorbt's builder does, and `compute_metrics` raises vectorbt's error
-    for every trade type, from a parallel kernel too, where it is checked outside the threads."""
+    """The order check finds what vectorbt's exit trade builder raises for, and `compute_metrics` raises vectorbt's
+    error for every trade type, from a parallel kernel too, where it is checked outside the threads."""
     n_cols = 6
     order_records = np.array(
         [(2 * col + i, col, i, 1.0, 10.0, 0.0, i) for col in range(n_cols) for i in (0, 1)],
@@ -862,9 +881,7 @@ def test_invalid_orders_raise_as_in_vectorbt(field, value, message, trades_type)
     col_map = nb.fast_col_map_nb(order_records["col"], n_cols)
     with pytest.raises(ValueError, match=message):
         portfolio_nb.get_exit_trades_nb(order_records, close, col_map)
-    with pytest.raises(ValueError, match=message):
-        _trade_acc(nb.fold_exit_trades_nb, order_records, col_map, 6, 3, 3, 10.0)
-    assert nb.check_orders_nb(order_records, col_map[1]) > 0
+    assert nb.check_orders_nb(order_records, col_map[1]) > 0  # the fold of exit trades is never reached
     prices = make_prices(3, n_cols, seed=2)
     log_records = np.empty(0, dtype=portfolio_enums.log_dt)
     wrapper = vbt.ArrayWrapper(prices.index, prices.columns, 2, freq="1D")

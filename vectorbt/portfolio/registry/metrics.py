@@ -7,22 +7,25 @@ a two-dimensional pandas object per intermediate series. pandas is only used to 
 
 ## Metrics and units
 
-`METRIC_NAMES` lists the metrics in the order of the returned columns. Every value is a `float64`:
+`METRIC_NAMES` lists the metrics in the order of the returned columns. Every value is a `float64`. The metrics,
+their units and titles are stated once, in `vectorbt.portfolio.registry.spec.METRICS`; this table shows them
+(units as in `vectorbt.portfolio.registry.spec.UNITS`):
 
 | Metric | Unit | `Portfolio.stats` title |
 | --- | --- | --- |
-| `start_value`, `end_value` | cash | Start Value, End Value |
+| `start_value`, `end_value` | money | Start Value, End Value |
 | `total_return`, `benchmark_return` | fraction (0.12 is 12%) | Total Return [%], Benchmark Return [%] |
 | `max_gross_exposure` | fraction | Max Gross Exposure [%] |
-| `total_fees_paid` | cash | Total Fees Paid |
-| `max_drawdown` | **negative** fraction, as `Portfolio.max_drawdown` | Max Drawdown [%] (positive percent) |
-| `max_drawdown_duration` | bars (number of periods) | Max Drawdown Duration |
+| `total_fees_paid` | money | Total Fees Paid |
+| `max_drawdown` | fraction, **negative**, as `Portfolio.max_drawdown` | Max Drawdown [%] (positive percent) |
+| `max_drawdown_duration` | duration (bars: number of periods) | Max Drawdown Duration |
 | `total_trades`, `total_closed_trades`, `total_open_trades` | count | Total Trades, ... |
-| `open_trade_pnl` | cash | Open Trade PnL |
+| `open_trade_pnl` | money | Open Trade PnL |
 | `win_rate` | fraction | Win Rate [%] |
 | `best_trade`, `worst_trade`, `avg_winning_trade`, `avg_losing_trade` | fraction (trade return) | Best Trade [%], ... |
-| `avg_winning_trade_duration`, `avg_losing_trade_duration` | bars | Avg Winning Trade Duration, ... |
-| `profit_factor`, `expectancy` | ratio, cash | Profit Factor, Expectancy |
+| `avg_winning_trade_duration`, `avg_losing_trade_duration` | duration (bars) | Avg Winning Trade Duration, ... |
+| `profit_factor` | ratio | Profit Factor |
+| `expectancy` | money | Expectancy |
 | `sharpe_ratio`, `calmar_ratio`, `omega_ratio`, `sortino_ratio` | ratio | Sharpe Ratio, ... |
 
 The durations listed in `DURATION_METRICS` are the timedeltas of `Portfolio.stats` divided by the frequency
@@ -67,7 +70,7 @@ from vectorbt.base.reshape_fns import to_1d_array, to_2d_array
 from vectorbt.portfolio import nb as portfolio_nb
 from vectorbt.portfolio.base import Portfolio
 from vectorbt.portfolio.enums import InitCashMode, TradesType
-from vectorbt.portfolio.registry import nb
+from vectorbt.portfolio.registry import nb, spec
 from vectorbt.portfolio.registry.progress import interactive, progress_bar
 from vectorbt.utils.datetime_ import freq_to_timedelta
 
@@ -79,18 +82,17 @@ __all__ = [
     "metric_settings",
 ]
 
-METRIC_NAMES: tp.Tuple[str, ...] = nb.MetricIdxT._fields
-"""Names of the metrics returned by `compute_metrics`, in order."""
+METRIC_NAMES: tp.Tuple[str, ...] = spec.METRIC_NAMES
+"""Names of the metrics returned by `compute_metrics`, in order (`vectorbt.portfolio.registry.spec.METRIC_NAMES`,
+the fields of `vectorbt.portfolio.registry.nb.MetricIdx`)."""
 
-DURATION_METRICS: tp.Tuple[str, ...] = (
-    "max_drawdown_duration",
-    "avg_winning_trade_duration",
-    "avg_losing_trade_duration",
-)
-"""Metrics expressed as a number of bars (periods)."""
+DURATION_METRICS: tp.Tuple[str, ...] = spec.metrics_with_unit("duration")
+"""Metrics expressed as a number of bars (periods): those of unit `"duration"` in
+`vectorbt.portfolio.registry.spec.METRICS`."""
 
 RATIO_METRICS: tp.Tuple[str, ...] = ("sharpe_ratio", "calmar_ratio", "omega_ratio", "sortino_ratio")
-"""Metrics that need the annualization factor, and thus both a frequency and a year frequency."""
+"""Metrics that need the annualization factor, and thus both a frequency and a year frequency: the annualized
+return ratios (`profit_factor` is a ratio too, but of trade PnLs). Stated here only."""
 
 parallel_min_cells: int = 100_000
 """Smallest number of cells (rows times columns) for which `compute_metrics` runs the kernel on all Numba threads.

@@ -57,49 +57,90 @@ from vectorbt.portfolio.nb import (
     price_zero_neg_err,
     size_zero_neg_err,
 )
+from vectorbt.portfolio.registry import spec
 from vectorbt.records.nb import col_map_nb
 from vectorbt.utils.math_ import abs_tol, add_nb, is_close_nb, is_close_or_less_nb, is_less_nb, rel_tol
 
 
-class MetricIdxT(tp.NamedTuple):
-    """Column of each metric in the output of `portfolio_metrics_nb`; the field order is the metric order."""
+MetricIdxT = tp.NamedTuple("MetricIdxT", [(name, int) for name in spec.METRIC_NAMES])
+MetricIdxT.__doc__ = """Column of each metric in the output of `portfolio_metrics_nb`: one field per metric of
+`vectorbt.portfolio.registry.spec.METRICS`, in its order."""
 
-    start_value: int = 0
-    end_value: int = 1
-    total_return: int = 2
-    benchmark_return: int = 3
-    max_gross_exposure: int = 4
-    total_fees_paid: int = 5
-    max_drawdown: int = 6
-    max_drawdown_duration: int = 7
-    total_trades: int = 8
-    total_closed_trades: int = 9
-    total_open_trades: int = 10
-    open_trade_pnl: int = 11
-    win_rate: int = 12
-    best_trade: int = 13
-    worst_trade: int = 14
-    avg_winning_trade: int = 15
-    avg_losing_trade: int = 16
-    avg_winning_trade_duration: int = 17
-    avg_losing_trade_duration: int = 18
-    profit_factor: int = 19
-    expectancy: int = 20
-    sharpe_ratio: int = 21
-    calmar_ratio: int = 22
-    omega_ratio: int = 23
-    sortino_ratio: int = 24
+MetricIdx = MetricIdxT(*range(len(spec.METRIC_NAMES)))
+"""Position of each metric in the output of `portfolio_metrics_nb`.
 
-
-MetricIdx = MetricIdxT()
-"""Position of each metric in the output of `portfolio_metrics_nb`."""
+A global NamedTuple of integers: Numba freezes it, so that `MetricIdx.total_return` compiles to a constant."""
 
 n_metrics = len(MetricIdx)
 """Number of metrics computed by `portfolio_metrics_nb`."""
 
-n_buffers = 9
-"""Number of scratch rows of length `n_rows` that each chunk of groups needs: eight for `accumulate_col_nb`
-and `group_series_nb`, one for the close of the current column of a group of several (see `load_close_nb`)."""
+
+class BufferIdxT(tp.NamedTuple):
+    """Row of each series in the scratch buffers of shape `(n_buffers, n_rows)` that each chunk of groups allocates:
+    the group sums that `accumulate_col_nb` adds to and `group_series_nb` reads, the per-row flows of the column
+    that `accumulate_col_nb` is adding, and the close of that column (see `load_close_nb`)."""
+
+    cash_flow_sum: int = 0
+    free_cash_flow_sum: int = 1
+    asset_value_sum: int = 2
+    abs_asset_value_sum: int = 3
+    close_norm_sum: int = 4
+    col_flow: int = 5
+    col_cash_flow: int = 6
+    col_free_cash_flow: int = 7
+    col_close: int = 8
+
+
+BufferIdx = BufferIdxT()
+"""Rows of the scratch buffers (see `BufferIdxT`)."""
+
+n_buffers = len(BufferIdx)
+"""Number of scratch rows of length `n_rows` that each chunk of groups needs (see `BufferIdxT`)."""
+
+
+class LaneIdxT(tp.NamedTuple):
+    """First index of each series in a block of lanes of shape `(n_lane_series, n_rows, width)`: one series per
+    group of the block in each (see `lane_metrics_nb`)."""
+
+    value: int = 0
+    """Value series, as `group_walk_nb` writes it."""
+    returns: int = 1
+    """Returns of the value series (see `lane_returns_nb`)."""
+    bm_close: int = 2
+    """What the benchmark value is computed from, as `group_walk_nb` writes it (see `lane_benchmark_return_nb`)."""
+    cum_returns: int = 3
+    """Scratch space for the cumulative returns of the Calmar ratio (see `lane_return_ratios_nb`)."""
+
+
+LaneIdx = LaneIdxT()
+"""Series of a block of lanes (see `LaneIdxT`)."""
+
+n_lane_series = len(LaneIdx)
+"""Number of series of length `n_rows` in a block of lanes."""
+
+
+class BenchmarkIdxT(tp.NamedTuple):
+    """Row of each parameter of the benchmark of a lane (see `lane_benchmark_return_nb`)."""
+
+    divisor: int = 0
+    scale: int = 1
+
+
+BenchmarkIdx = BenchmarkIdxT()
+"""Rows of the benchmark parameters of a block of lanes (see `BenchmarkIdxT`)."""
+
+
+class RatioIdxT(tp.NamedTuple):
+    """Row of each return ratio in the output of `lane_return_ratios_nb`."""
+
+    sharpe_ratio: int = 0
+    calmar_ratio: int = 1
+    omega_ratio: int = 2
+    sortino_ratio: int = 3
+
+
+RatioIdx = RatioIdxT()
+"""Rows of the output of `lane_return_ratios_nb` (see `RatioIdxT`)."""
 
 OrderState = tp.Tuple[float, float, float, float, float]
 """Running state of the orders of a column: position, debt, assets and cash of the total profit, sum of fees."""
@@ -304,10 +345,11 @@ def fold_exit_trades_nb(
     arithmetic, and gets each trade's PnL and return from `vectorbt.portfolio.nb.get_trade_stats_nb`, so that the
     trades are those of its records: a trade closes (in part) with every order against the position, a reversing
     order closes the position and opens a new one, and a position still open after the last order is valued at
-    `last_close`, the raw close of the last of the `n_rows` rows. Raises the errors that it raises on invalid orders
-    (ids not ascending, a size or price of zero or less)."""
+    `last_close`, the raw close of the last of the `n_rows` rows.
+
+    The orders must be valid: `chunk_metrics_nb` checks them with `check_orders_nb` before it folds any trade
+    (where vectorbt's builder raises for ids not ascending or a size or price of zero or less)."""
     col_idxs, col_lens = col_map
-    last_id = -1
     in_position = False
     direction = -1
     entry_idx = -1
@@ -316,18 +358,11 @@ def fold_exit_trades_nb(
     entry_fees_sum = 0.0
     for c in range(col_lens[col]):
         record = order_records[col_idxs[col_start_idx + c]]
-        if record["id"] < last_id:
-            raise ValueError(id_order_err)
-        last_id = record["id"]
         i = record["idx"]
         order_size = record["size"]
         order_price = record["price"]
         order_fees = record["fees"]
         order_side = record["side"]
-        if order_size <= 0.0:
-            raise ValueError(size_zero_neg_err)
-        if order_price <= 0.0:
-            raise ValueError(price_zero_neg_err)
 
         if not in_position:
             in_position = True
@@ -640,7 +675,8 @@ def lane_return_ratios_nb(
     out: tp.Array2d,
 ) -> None:
     """Write the Sharpe, Calmar, Omega and Sortino ratios of the return series `returns[:, k]` into
-    `out[0, k]` to `out[3, k]` for each of the first `n_lanes` lanes (see `lane_returns_nb` for lanes).
+    the rows of `out` (see `RatioIdx`), at `out[:, k]` for each of the first `n_lanes` lanes (see `lane_returns_nb`
+    for lanes).
 
     Gives the same results, bit for bit, as `vectorbt.returns.nb.sharpe_ratio_1d_nb`,
     `vectorbt.returns.nb.calmar_ratio_1d_nb`, `vectorbt.returns.nb.omega_ratio_1d_nb` and
@@ -738,10 +774,10 @@ def lane_return_ratios_nb(
             calmar = np.nan
         else:
             calmar = (cumprod[k] ** (ann_factor / n) - 1) / np.abs(dd_min)
-        out[0, k] = sharpe
-        out[1, k] = calmar
-        out[2, k] = omega
-        out[3, k] = sortino
+        out[RatioIdx.sharpe_ratio, k] = sharpe
+        out[RatioIdx.calmar_ratio, k] = calmar
+        out[RatioIdx.omega_ratio, k] = omega
+        out[RatioIdx.sortino_ratio, k] = sortino
 
 
 # ############# Initial cash ############# #
@@ -1127,10 +1163,10 @@ def accumulate_col_nb(
 ) -> tp.Tuple[float, float]:
     """Add the time series of column `col` to the running sums of its group.
 
-    `col_close` is the column's close as `load_close_nb` copies it. `buffers` has shape `(n_buffers, n_rows)`:
-    rows 0 to 4 hold the group sums of cash flow, free cash flow, asset value, absolute asset value and normalized
-    close (overwritten if `first_in_group`, else added to, which is how `vectorbt.portfolio.nb.sum_grouped_nb`
-    sums), rows 5 to 7 are scratch space.
+    `col_close` is the column's close as `load_close_nb` copies it. `buffers` has shape `(n_buffers, n_rows)`
+    (see `BufferIdx`): the rows of the group sums of cash flow, free cash flow, asset value, absolute asset value
+    and normalized close are overwritten if `first_in_group`, else added to (which is how
+    `vectorbt.portfolio.nb.sum_grouped_nb` sums), the rows of the column's flows are scratch space.
 
     Orders are first scattered into per-row flows of the column in record order, as in
     `vectorbt.portfolio.nb.asset_flow_nb` and `vectorbt.portfolio.nb.cash_flow_nb` (orders that share a row and
@@ -1143,14 +1179,14 @@ def accumulate_col_nb(
     n_rows = col_close.shape[0]
     col_idxs, col_lens = col_map
     col_len = col_lens[col]
-    cash_flow_sum = buffers[0]
-    free_cash_flow_sum = buffers[1]
-    asset_value_sum = buffers[2]
-    abs_asset_value_sum = buffers[3]
-    close_norm_sum = buffers[4]
-    col_flow = buffers[5]
-    col_cash_flow = buffers[6]
-    col_free_cash_flow = buffers[7]
+    cash_flow_sum = buffers[BufferIdx.cash_flow_sum]
+    free_cash_flow_sum = buffers[BufferIdx.free_cash_flow_sum]
+    asset_value_sum = buffers[BufferIdx.asset_value_sum]
+    abs_asset_value_sum = buffers[BufferIdx.abs_asset_value_sum]
+    close_norm_sum = buffers[BufferIdx.close_norm_sum]
+    col_flow = buffers[BufferIdx.col_flow]
+    col_cash_flow = buffers[BufferIdx.col_cash_flow]
+    col_free_cash_flow = buffers[BufferIdx.col_free_cash_flow]
 
     col_flow[:] = 0.0
     col_cash_flow[:] = 0.0
@@ -1201,10 +1237,10 @@ def group_series_nb(buffers: tp.Array2d, init_cash: float, value: tp.Array1d) ->
     and gross exposure (`vectorbt.portfolio.nb.gross_exposure_nb`). Writes the value series into `value` and returns
     the maximum gross exposure."""
     n_rows = buffers.shape[1]
-    cash_flow_sum = buffers[0]
-    free_cash_flow_sum = buffers[1]
-    asset_value_sum = buffers[2]
-    abs_asset_value_sum = buffers[3]
+    cash_flow_sum = buffers[BufferIdx.cash_flow_sum]
+    free_cash_flow_sum = buffers[BufferIdx.free_cash_flow_sum]
+    asset_value_sum = buffers[BufferIdx.asset_value_sum]
+    abs_asset_value_sum = buffers[BufferIdx.abs_asset_value_sum]
 
     cash_now = init_cash
     free_cash_now = init_cash
@@ -1288,9 +1324,9 @@ def group_walk_nb(
         total_profit = 0.0
         fees_paid = 0.0
         for col in range(from_col, to_col):
-            load_close_nb(close, col, fillna_close, buffers[8])
+            load_close_nb(close, col, fillna_close, buffers[BufferIdx.col_close])
             col_profit, col_fees = accumulate_col_nb(
-                buffers[8],
+                buffers[BufferIdx.col_close],
                 order_records,
                 order_col_map,
                 order_col_start_idxs[col],
@@ -1301,7 +1337,7 @@ def group_walk_nb(
             total_profit += col_profit
             fees_paid += col_fees
         max_gross_exposure = group_series_nb(buffers, init_cash, value)
-        bm_close[:] = buffers[4]
+        bm_close[:] = buffers[BufferIdx.close_norm_sum]
         bm_divisor = 1.0
         bm_scale = init_cash / (to_col - from_col)
         max_dd, max_dd_duration = drawdown_stats_1d_nb(value)
@@ -1346,30 +1382,41 @@ def lane_metrics_nb(
 ) -> None:
     """Write the benchmark return and the return ratios of `n_lanes` groups into the rows of `out`, one per lane.
 
-    `lanes` has shape `(4, n_rows, width)` with `width >= n_lanes`: `lanes[0, :, k]` holds the value series of lane
-    `k` and `lanes[2, :, k]` what its benchmark value is computed from, as `group_walk_nb` writes them; `lanes[1]`
-    and `lanes[3]` are scratch space. `init_cash` holds the initial cash of each lane, and `bm_params` the divisor
-    (row 0) and scale (row 1) of its benchmark. The return series comes from `lane_returns_nb`, the benchmark return
+    `lanes` has shape `(n_lane_series, n_rows, width)` with `width >= n_lanes` (see `LaneIdx`):
+    `lanes[LaneIdx.value, :, k]` holds the value series of lane `k` and `lanes[LaneIdx.bm_close, :, k]` what its
+    benchmark value is computed from, as `group_walk_nb` writes them; the other series are scratch space.
+    `init_cash` holds the initial cash of each lane, and `bm_params` the parameters of its benchmark (see
+    `BenchmarkIdx`). The return series comes from `lane_returns_nb`, the benchmark return
     from `lane_benchmark_return_nb` and the ratios from `lane_return_ratios_nb`."""
-    lane_returns_nb(lanes[0], init_cash, n_lanes, lanes[1])
+    returns = lanes[LaneIdx.returns]
+    lane_returns_nb(lanes[LaneIdx.value], init_cash, n_lanes, returns)
     bm_return = np.empty(n_lanes, dtype=np.float64)
-    lane_benchmark_return_nb(lanes[2], bm_params[0], bm_params[1], init_cash, n_lanes, bm_return)
-    ratios = np.full((4, n_lanes), np.nan)
+    lane_benchmark_return_nb(
+        lanes[LaneIdx.bm_close],
+        bm_params[BenchmarkIdx.divisor],
+        bm_params[BenchmarkIdx.scale],
+        init_cash,
+        n_lanes,
+        bm_return,
+    )
+    ratios = np.full((len(RatioIdx), n_lanes), np.nan)
     if not np.isnan(ann_factor):
-        lane_return_ratios_nb(lanes[1], n_lanes, ann_factor, risk_free, required_return, ddof, lanes[3], ratios)
+        lane_return_ratios_nb(
+            returns, n_lanes, ann_factor, risk_free, required_return, ddof, lanes[LaneIdx.cum_returns], ratios
+        )
     for k in range(n_lanes):
         out[k, MetricIdx.benchmark_return] = bm_return[k]
-        out[k, MetricIdx.sharpe_ratio] = ratios[0, k]
-        out[k, MetricIdx.calmar_ratio] = ratios[1, k]
-        out[k, MetricIdx.omega_ratio] = ratios[2, k]
-        out[k, MetricIdx.sortino_ratio] = ratios[3, k]
+        out[k, MetricIdx.sharpe_ratio] = ratios[RatioIdx.sharpe_ratio, k]
+        out[k, MetricIdx.calmar_ratio] = ratios[RatioIdx.calmar_ratio, k]
+        out[k, MetricIdx.omega_ratio] = ratios[RatioIdx.omega_ratio, k]
+        out[k, MetricIdx.sortino_ratio] = ratios[RatioIdx.sortino_ratio, k]
 
 
 @njit(cache=True)
 def block_width_nb(n_rows: int) -> int:
     """Number of groups in a full block of lanes for series of `n_rows` rows: `lane_width`, or fewer (one at the
     least) where the block would take more than `lane_memory` bytes."""
-    return max(1, min(lane_width, lane_memory // (4 * 8 * max(n_rows, 1))))
+    return max(1, min(lane_width, lane_memory // (n_lane_series * 8 * max(n_rows, 1))))
 
 
 @njit(cache=True)
@@ -1432,8 +1479,8 @@ def chunk_metrics_nb(
     buffers = np.empty((n_buffers, n_rows), dtype=np.float64)
     trade_acc = np.empty(n_trade_acc, dtype=np.float64)
     width = min(block_width_nb(n_rows), to_group - from_group)
-    lanes = np.empty((4, n_rows, width), dtype=np.float64)
-    bm_params = np.empty((2, width), dtype=np.float64)
+    lanes = np.empty((n_lane_series, n_rows, width), dtype=np.float64)
+    bm_params = np.empty((len(BenchmarkIdx), width), dtype=np.float64)
     for block_from in range(from_group, to_group, width):
         n_lanes = min(width, to_group - block_from)
         block_from_col = group_start_idxs[block_from] - from_col
@@ -1443,7 +1490,7 @@ def chunk_metrics_nb(
                 close_loaded = False
                 break
         if close_loaded:
-            load_close_block_nb(chunk_close, block_from_col, n_lanes, fillna_close, lanes[2])
+            load_close_block_nb(chunk_close, block_from_col, n_lanes, fillna_close, lanes[LaneIdx.bm_close])
         for k in range(n_lanes):
             group = block_from + k
             bm_divisor, bm_scale = group_walk_nb(
@@ -1461,13 +1508,13 @@ def chunk_metrics_nb(
                 init_cash[group],
                 buffers,
                 trade_acc,
-                lanes[0, :, k],
-                lanes[2, :, k],
+                lanes[LaneIdx.value, :, k],
+                lanes[LaneIdx.bm_close, :, k],
                 close_loaded,
                 out[group - out_start],
             )
-            bm_params[0, k] = bm_divisor
-            bm_params[1, k] = bm_scale
+            bm_params[BenchmarkIdx.divisor, k] = bm_divisor
+            bm_params[BenchmarkIdx.scale, k] = bm_scale
         lane_metrics_nb(
             lanes,
             init_cash[block_from : block_from + n_lanes],
