@@ -24,7 +24,6 @@ True
 
 import hashlib
 import os
-import tokenize
 from datetime import datetime, timedelta, timezone
 
 import numpy as np

@@ -16,6 +16,7 @@ True
 ```
 """
 
+import io
 import os
 import re
 import threading
@@ -28,7 +29,7 @@ import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry.errors import RunNotFoundError, SchemaVersionError
+from vectorbt.portfolio.registry.errors import IntegrityError, RunNotFoundError, SchemaVersionError
 from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, PORTFOLIO, default_ascending
 
 __all__ = [
@@ -295,14 +296,36 @@ class RunRecord:
         rec.metrics = pd.DataFrame(np.asarray(metrics, dtype=float), index=rec.column_index, columns=names)
         return rec
 
+    @classmethod
+    def from_bytes(cls, run_id: str, meta: bytes, metrics: bytes) -> "RunRecord":
+        """The record of run `run_id` from its `meta_bytes` and `metrics_bytes`, as a store or an archive keeps
+        them: bytes from elsewhere, so whatever does not parse raises `IntegrityError` naming the file
+        (`SchemaVersionError` for a newer format)."""
+        try:
+            data = codec.loads(meta)
+        except ValueError as e:
+            raise IntegrityError(run_id, RECORD_FILE, f"not valid JSON ({e})") from e
+        if not isinstance(data, dict):
+            raise IntegrityError(run_id, RECORD_FILE, "not a run's metadata")
+        if data.get("run_id") != run_id:
+            raise IntegrityError(run_id, RECORD_FILE, f"holds the metadata of run {data.get('run_id')!r}")
+        try:
+            matrix = np.load(io.BytesIO(metrics), allow_pickle=False)
+        except (ValueError, EOFError, OSError) as e:
+            raise IntegrityError(run_id, METRICS_FILE, f"unreadable ({e})") from e
+        try:
+            return cls.from_dict(data, matrix)
+        except SchemaVersionError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise IntegrityError(run_id, RECORD_FILE, f"damaged ({type(e).__name__}: {e})") from e
+
     def meta_bytes(self) -> bytes:
         """The run's `run.json`: `to_dict` as strict JSON (what stores and archives write)."""
         return codec.dumps(self.to_dict(), indent=1)
 
     def metrics_bytes(self) -> bytes:
         """The run's `metrics.npy`: the metric matrix as a NumPy file, loadable with `allow_pickle=False`."""
-        import io
-
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(self.metrics.to_numpy(dtype=np.float64)), allow_pickle=False)
         return buf.getvalue()

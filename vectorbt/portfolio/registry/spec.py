@@ -86,37 +86,40 @@ class MetricSpec:
         return self.format.format(value)
 
 
-def _m(name: str, unit: str, title: str, better: str = "higher") -> MetricSpec:
-    return MetricSpec(name=name, unit=unit, better=better, title=title)
+_METRIC_TABLE = """
+start_value                   money     higher  Start Value
+end_value                     money     higher  End Value
+total_return                  fraction  higher  Total Return [%]
+benchmark_return              fraction  higher  Benchmark Return [%]
+max_gross_exposure            fraction  higher  Max Gross Exposure [%]
+total_fees_paid               money     lower   Total Fees Paid
+max_drawdown                  fraction  higher  Max Drawdown [%]
+max_drawdown_duration         duration  lower   Max Drawdown Duration
+total_trades                  count     higher  Total Trades
+total_closed_trades           count     higher  Total Closed Trades
+total_open_trades             count     higher  Total Open Trades
+open_trade_pnl                money     higher  Open Trade PnL
+win_rate                      fraction  higher  Win Rate [%]
+best_trade                    fraction  higher  Best Trade [%]
+worst_trade                   fraction  higher  Worst Trade [%]
+avg_winning_trade             fraction  higher  Avg Winning Trade [%]
+avg_losing_trade              fraction  higher  Avg Losing Trade [%]
+avg_winning_trade_duration    duration  higher  Avg Winning Trade Duration
+avg_losing_trade_duration     duration  higher  Avg Losing Trade Duration
+profit_factor                 ratio     higher  Profit Factor
+expectancy                    money     higher  Expectancy
+sharpe_ratio                  ratio     higher  Sharpe Ratio
+calmar_ratio                  ratio     higher  Calmar Ratio
+omega_ratio                   ratio     higher  Omega Ratio
+sortino_ratio                 ratio     higher  Sortino Ratio
+"""
+"""Name, unit, better direction and `Portfolio.stats` title of every metric, one per line, in the order of the
+kernel's output. `max_drawdown` is a negative fraction (as `Portfolio.max_drawdown`): ranking it descending
+puts the smallest drawdown first."""
 
-
-METRICS: tp.Tuple[MetricSpec, ...] = (
-    _m("start_value", "money", "Start Value"),
-    _m("end_value", "money", "End Value"),
-    _m("total_return", "fraction", "Total Return [%]"),
-    _m("benchmark_return", "fraction", "Benchmark Return [%]"),
-    _m("max_gross_exposure", "fraction", "Max Gross Exposure [%]"),
-    _m("total_fees_paid", "money", "Total Fees Paid", better="lower"),
-    # a negative fraction (as Portfolio.max_drawdown): descending puts the smallest drawdown first
-    _m("max_drawdown", "fraction", "Max Drawdown [%]"),
-    _m("max_drawdown_duration", "duration", "Max Drawdown Duration", better="lower"),
-    _m("total_trades", "count", "Total Trades"),
-    _m("total_closed_trades", "count", "Total Closed Trades"),
-    _m("total_open_trades", "count", "Total Open Trades"),
-    _m("open_trade_pnl", "money", "Open Trade PnL"),
-    _m("win_rate", "fraction", "Win Rate [%]"),
-    _m("best_trade", "fraction", "Best Trade [%]"),
-    _m("worst_trade", "fraction", "Worst Trade [%]"),
-    _m("avg_winning_trade", "fraction", "Avg Winning Trade [%]"),
-    _m("avg_losing_trade", "fraction", "Avg Losing Trade [%]"),
-    _m("avg_winning_trade_duration", "duration", "Avg Winning Trade Duration"),
-    _m("avg_losing_trade_duration", "duration", "Avg Losing Trade Duration"),
-    _m("profit_factor", "ratio", "Profit Factor"),
-    _m("expectancy", "money", "Expectancy"),
-    _m("sharpe_ratio", "ratio", "Sharpe Ratio"),
-    _m("calmar_ratio", "ratio", "Calmar Ratio"),
-    _m("omega_ratio", "ratio", "Omega Ratio"),
-    _m("sortino_ratio", "ratio", "Sortino Ratio"),
+METRICS: tp.Tuple[MetricSpec, ...] = tuple(
+    MetricSpec(name=name, unit=unit, better=better, title=title)
+    for name, unit, better, title in (line.split(maxsplit=3) for line in _METRIC_TABLE.strip().splitlines())
 )
 """Every metric, in the order of the kernel's output and of metric tables."""
 

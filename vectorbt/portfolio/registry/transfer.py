@@ -22,7 +22,6 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import numpy as np
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
@@ -99,19 +98,7 @@ def _read_record(run_id: str, files: tp.Dict[str, bytes]) -> RunRecord:
     missing = [name for name in (RECORD_FILE, METRICS_FILE) if name not in files]
     if missing:
         raise IntegrityError(run_id, missing[0], "not in the archive")
-    try:  # bytes from elsewhere: whatever fails to parse is a damaged run, said in our terms
-        data = codec.loads(files[RECORD_FILE])
-        metrics = np.load(io.BytesIO(files[METRICS_FILE]), allow_pickle=False)
-    except (ValueError, EOFError, OSError) as e:
-        raise IntegrityError(run_id, RECORD_FILE, f"unreadable ({e})") from e
-    if not isinstance(data, dict) or data.get("run_id") != run_id:
-        raise IntegrityError(run_id, RECORD_FILE, "holds the metadata of another run")
-    try:
-        return RunRecord.from_dict(data, metrics)
-    except SchemaVersionError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        raise IntegrityError(run_id, RECORD_FILE, f"damaged ({type(e).__name__}: {e})") from e
+    return RunRecord.from_bytes(run_id, files[RECORD_FILE], files[METRICS_FILE])
 
 
 def _bring_in(dst: tp.Any, report: TransferReport, run_id: str,

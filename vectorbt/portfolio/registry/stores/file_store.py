@@ -36,7 +36,6 @@ import shutil
 import time
 from datetime import datetime, timezone
 
-import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
@@ -375,27 +374,13 @@ class FileStore(RunStore):
         except FileNotFoundError as e:  # moved away (deleted) between the check and the read
             raise RunNotFoundError(run_id) from e
         try:
-            data = codec.loads(raw)
-        except ValueError as e:
-            raise IntegrityError(run_id, META_FILE, f"not valid JSON ({e})") from e
-        if not isinstance(data, dict):
-            raise IntegrityError(run_id, META_FILE, "not a run's metadata")
-        if data.get("run_id") != run_id:
-            raise IntegrityError(run_id, META_FILE, f"holds the metadata of run {data.get('run_id')!r}")
-        try:
-            metrics = np.load(os.path.join(path, METRICS_FILE), allow_pickle=False)
+            with open(os.path.join(path, METRICS_FILE), "rb") as f:
+                metrics = f.read()
         except FileNotFoundError as e:
             if not os.path.isfile(meta):
                 raise RunNotFoundError(run_id) from e
             raise IntegrityError(run_id, METRICS_FILE, "the file is missing") from e
-        except (ValueError, EOFError, OSError) as e:
-            raise IntegrityError(run_id, METRICS_FILE, f"unreadable ({e})") from e
-        try:
-            return RunRecord.from_dict(data, metrics)
-        except SchemaVersionError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-            raise IntegrityError(run_id, META_FILE, f"damaged ({type(e).__name__}: {e})") from e
+        return RunRecord.from_bytes(run_id, raw, metrics)
 
     def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
         if role not in PARTS:

@@ -106,21 +106,20 @@ class InMemoryStore(RunStore):
             self._put(new)
             return self._clone(new)
 
-    def trash(self, run_id: str, deleted_at: datetime) -> RunRecord:
+    def _move(self, run_id: str, deleted_at: tp.Optional[datetime]) -> RunRecord:
+        """Move a run to the trash (stamping `deleted_at`) or, with `None`, back from it."""
         self.check_writable()
         with self._data.lock:
-            record = self._clone(self._get(run_id, deleted=False))
+            record = self._clone(self._get(run_id, deleted=deleted_at is None))
             record.deleted_at = deleted_at
             self._put(record)
             return self._clone(record)
 
+    def trash(self, run_id: str, deleted_at: datetime) -> RunRecord:
+        return self._move(run_id, deleted_at)
+
     def restore(self, run_id: str) -> RunRecord:
-        self.check_writable()
-        with self._data.lock:
-            record = self._clone(self._get(run_id, deleted=True))
-            record.deleted_at = None
-            self._put(record)
-            return self._clone(record)
+        return self._move(run_id, None)
 
     def purge(self, run_id: str) -> None:
         self.check_writable()

@@ -268,20 +268,14 @@ def crash_child(spec, path, log_path, seed, live, trashed):
             _say(fd, "begin", "tag", run_id, tag)
             reg.update(run_id, add_tags=[tag])
             _say(fd, "done", "tag", run_id, tag)
-        elif r < 0.92 or not trashed:
-            run_id = rng.choice(live)
-            _say(fd, "begin", "delete", run_id)
-            reg.delete(run_id)
-            _say(fd, "done", "delete", run_id)
-            live.remove(run_id)
-            trashed.append(run_id)
-        else:
-            run_id = rng.choice(trashed)
-            _say(fd, "begin", "restore", run_id)
-            reg.restore(run_id)
-            _say(fd, "done", "restore", run_id)
-            trashed.remove(run_id)
-            live.append(run_id)
+        else:  # delete a live run, or restore one from the trash
+            op, src, dst = ("delete", live, trashed) if r < 0.92 or not trashed else ("restore", trashed, live)
+            run_id = rng.choice(src)
+            _say(fd, "begin", op, run_id)
+            reg.delete(run_id) if op == "delete" else reg.restore(run_id)
+            _say(fd, "done", op, run_id)
+            src.remove(run_id)
+            dst.append(run_id)
 
 
 def _join_all(procs, timeout: float) -> None:
