@@ -12,15 +12,8 @@ Importing this package adds `Portfolio.register` to vectorbt's `Portfolio`.
 """
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import (
-    DuplicateRunError,
-    IntegrityError,
-    NotARegistryError,
-    ReadOnlyError,
-    RegistryError,
-    RunNotFoundError,
-    SchemaVersionError,
-)
+from vectorbt.portfolio.registry import errors
+from vectorbt.portfolio.registry.errors import *  # noqa: F401,F403 - every error class, listed in errors.__all__
 from vectorbt.portfolio.registry.metrics import compute_metrics
 from vectorbt.portfolio.registry.registry import RunRegistry, default_path
 from vectorbt.portfolio.registry.run import RunRecord
@@ -33,17 +26,11 @@ __all__ = [
     "FileStore",
     "InMemoryStore",
     "RunStore",
-    "RunNotFoundError",
-    "IntegrityError",
-    "ReadOnlyError",
-    "NotARegistryError",
-    "SchemaVersionError",
-    "DuplicateRunError",
-    "RegistryError",
     "METRIC_NAMES",
     "METRICS",
     "compute_metrics",
     "default_path",
+    *errors.__all__,
 ]
 
 __pdoc__ = {}
