@@ -423,3 +423,48 @@ def test_param_names_agree_between_snapshot_and_events(tmp_path, pf):
     reg.delete(ids[3])
     listed = reg.list()  # run 0 has x (NaN), run 2 nothing: x stays a column, y goes
     assert "x" in listed.columns and "y" not in listed.columns
+
+
+def test_a_writer_that_never_lists_keeps_the_events_few(tmp_path, monkeypatch):
+    """A process that only writes folds events into snapshots as it goes, so that a fresh reader reads a bounded
+    number of event files, and applies its own changes to its table without reading them back."""
+    from vectorbt.portfolio.registry.testing import make_run
+
+    monkeypatch.setattr(file_index, "COMPACT_MIN_EVENTS", 32)
+    monkeypatch.setattr(file_index, "WRITER_REFRESH_EVENTS", 16)
+    monkeypatch.setattr(file_index, "EVENT_GRACE_SECONDS", 0.0)
+    path = tmp_path / "reg"
+    writer = FileStore(path)
+    for k in range(300):
+        writer.create(*make_run(k, name=f"r{k}"))
+    _, folded = read_snapshot((path / "index" / "snapshot.npz").read_bytes())
+    unfolded = set(event_names(path)) - set(folded)
+    assert len(unfolded) <= 32 + 16
+    fresh = FileStore(path)
+    assert len(fresh) == 300 and list(fresh.table()["name"]) == [f"r{k}" for k in range(300)]
+
+    read_back = []
+    real = file_index.codec.loads
+    monkeypatch.setattr(file_index.codec, "loads", lambda data: read_back.append(1) or real(data))
+    writer.table()  # loaded: from here on its own changes go straight into its table
+    read_back.clear()
+    for k in range(300, 310):
+        writer.create(*make_run(k, name=f"r{k}"))
+    assert len(writer) == 310 and writer.table()["name"].iloc[-1] == "r309"
+    assert read_back == []  # no event of its own was read back
+    pd.testing.assert_frame_equal(writer.table(), FileStore(path).table())
+
+
+def test_an_own_change_is_not_overtaken_by_an_older_event_read_later(tmp_path, monkeypatch):
+    from vectorbt.portfolio.registry.testing import make_run
+
+    path = tmp_path / "reg"
+    a, b = FileStore(path), FileStore(path)
+    record, parts = make_run(0, name="x")
+    a.create(record, parts)
+    a.table()
+    b.update(record.run_id, lambda r: r.copy(notes="by b"))  # a has not read this event yet
+    a.update(record.run_id, lambda r: r.copy(tags=["by a"]))  # applied at once, on top of b's change
+    row = a.table().loc[record.run_id]
+    assert row["notes"] == "by b" and row["tags"] == ("by a",)
+    pd.testing.assert_frame_equal(a.table(), FileStore(path).table())

@@ -47,7 +47,15 @@ COMPACT_MIN_EVENTS = 256
 """A reader folds events into a new snapshot once there are at least this many unfolded ones..."""
 
 COMPACT_FRACTION = 0.1
-"""...and they are at least this fraction of the runs (so that compaction costs O(1) per change)."""
+"""...and they are at least this fraction of the runs (so that compaction costs O(1) per change)..."""
+
+COMPACT_MAX_EVENTS = 2_000
+"""...or at least this many, however many runs there are (so that a fresh reader never has many to read)."""
+
+WRITER_REFRESH_EVENTS = 64
+"""A process that writes looks at the other writers' events (and folds them all into a snapshot when enough
+have piled up) every this many changes of its own, even if it never lists: a fresh reader then reads at most
+about `COMPACT_MAX_EVENTS` plus this many per concurrent writer."""
 
 EVENT_GRACE_SECONDS = 120.0
 """Folded events are removed only once older than this, so that a reader that read the previous snapshot
@@ -62,8 +70,15 @@ EVENT_NAME = re.compile(r"\A[0-9]{20}-[0-9]+-[0-9a-f]{8}\.json\Z")
 """Names of event files: nanosecond time, writer pid, random part. Other names in `index/events/` are ignored."""
 
 _StatKey = tp.Optional[tp.Tuple[int, int, int]]
-Event = tp.Tuple[str, str]
-"""A prepared event: (temporary file, final path)."""
+
+
+class Event(tp.NamedTuple):
+    """An event written to a temporary file, to be made visible by `FileIndex.commit_event`."""
+
+    tmp: str
+    path: str
+    run_id: str
+    row: tp.Optional[tp.Dict[str, tp.Any]]
 
 _event_lock = threading.Lock()
 _last_event_ns = [0]
@@ -146,14 +161,30 @@ class FileIndex:
         The store calls it with its lock held, so that the events of one run are named in the order of its
         changes."""
         path = os.path.join(self.events_dir, _event_name())
-        return write_temp(path, codec.dumps({"run_id": run_id, "row": row})), path
+        return Event(write_temp(path, codec.dumps({"run_id": run_id, "row": row})), path, run_id, row)
 
     def commit_event(self, event: Event, *changed_folders: str) -> None:
         """Make a prepared event visible right after the change it announces (so that a crash in between is
-        unlikely), then fsync the folders the change renamed things in and the events folder."""
-        commit(*event, sync_dir=False)
+        unlikely), then fsync the folders the change renamed things in and the events folder.
+
+        The change is applied to this index's table at once, without reading the event back."""
+        commit(event.tmp, event.path, sync_dir=False)
         for folder in (*changed_folders, self.events_dir):
             fsync_dir(folder)
+        self._own_writes += 1
+        if self._keys:  # loaded: keep it current (an index never loaded reads everything when first asked)
+            name = os.path.basename(event.path)
+            self._applied.add(name)
+            self._apply(name, event.run_id, event.row)
+            self._own_applied = True
+
+    def fold_if_due(self) -> None:
+        """Called by the store after a change, outside its lock: every `WRITER_REFRESH_EVENTS` changes of its
+        own, look at the others' changes and fold all events into a new snapshot when enough have piled up, so
+        that a process that only writes still keeps the events few."""
+        if self._own_writes >= WRITER_REFRESH_EVENTS and self._writable():
+            self._own_writes = 0
+            self.refresh()
 
     # ############# Reading ############# #
 
@@ -189,7 +220,10 @@ class FileIndex:
         self._summary = SummaryIndex()
         self._applied: tp.Set[str] = set()
         self._folded: tp.Set[str] = set()
+        self._latest: tp.Dict[str, str] = {}  # run id -> name of the newest event applied to its row
         self._keys: tp.Dict[str, _StatKey] = {}
+        self._own_writes = getattr(self, "_own_writes", 0)  # changes this process made since it last looked
+        self._own_applied = False  # whether own changes were applied to the table since it was loaded
 
     def _current_keys(self) -> tp.Dict[str, _StatKey]:
         return {
@@ -230,11 +264,11 @@ class FileIndex:
         if reloaded or keys["runs"] != self._keys.get("runs") or keys["trash"] != self._keys.get("trash"):
             self._reconcile()
         self._keys = _trusted(keys, looked_at)
-        # compact only when this call found new events: a call that merely looks again (a racy folder, or
-        # right after `check`) changes no file
-        if compact and new_events and self._writable() and len(self._applied - self._folded) >= max(
-            COMPACT_MIN_EVENTS, COMPACT_FRACTION * len(self._summary)
-        ):
+        # compact only when this call found new events or this process made changes: a call that merely looks
+        # again (a racy folder, or right after `check`) changes no file
+        due = max(COMPACT_MIN_EVENTS, min(COMPACT_MAX_EVENTS, COMPACT_FRACTION * len(self._summary)))
+        fresh = new_events or self._own_applied
+        if compact and fresh and self._writable() and len(self._applied - self._folded) >= due:
             self._compact()
 
     def read_snapshot(self) -> tp.Optional[tp.Tuple[SummaryIndex, tp.Set[str]]]:
@@ -288,14 +322,23 @@ class FileIndex:
             if not isinstance(event, dict) or not is_run_id(event.get("run_id")):
                 continue
             run_id, row = event["run_id"], event.get("row")
-            if row is None:
-                self._summary.remove(run_id)
-            elif _valid_row(row, run_id):
-                self._summary.put(row)
-            else:
+            if row is not None and not _valid_row(row, run_id):
                 continue
-            changed = True
+            changed |= self._apply(name, run_id, row)
         return changed
+
+    def _apply(self, name: str, run_id: str, row: tp.Optional[tp.Dict[str, tp.Any]]) -> bool:
+        """Apply the event `name` to the row of `run_id`, unless a newer event of that run was applied already
+        (this process's own change, applied when it was made, is newer than another's change it had not read
+        yet: the events of one run are named in the order of its changes)."""
+        if self._latest.get(run_id, "") > name:
+            return False
+        self._latest[run_id] = name
+        if row is None:
+            self._summary.remove(run_id)
+        else:
+            self._summary.put(row)
+        return True
 
     def _reconcile(self) -> bool:
         """Make the index agree with the run folders: add runs it lacks, drop runs that are gone."""
@@ -344,6 +387,7 @@ class FileIndex:
                 raise
             return  # compaction is an optimization; the events still hold everything
         self._folded = set(self._applied)
+        self._own_applied = False
         self._summary = SummaryIndex(columns)  # the merged table as the new base: later frames build faster
         self._keys["snapshot"] = _stat_key(self.snapshot_path)
         cutoff = time.time_ns() - int(EVENT_GRACE_SECONDS * 1e9)

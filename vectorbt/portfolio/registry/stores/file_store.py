@@ -60,7 +60,7 @@ from vectorbt.portfolio.registry.run import (
 )
 from vectorbt.portfolio.registry.spec import PARTS
 from vectorbt.portfolio.registry.stores.base import Problem, RunStore
-from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, FileIndex, folder_ids
+from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, Event, FileIndex, folder_ids
 
 __all__ = ["FileStore"]
 
@@ -238,18 +238,27 @@ class FileStore(RunStore):
                 try:
                     os.rename(staging, target)  # the commit point
                 except BaseException:
-                    discard(event[0])
+                    discard(event.tmp)
                     raise
                 try:
                     self.index.commit_event(event, self._runs)
                 except BaseException:
                     # Failing after the rename: take the run back, so that a create that raises leaves
                     # nothing (no other writer can have touched the run: we hold the lock).
-                    self._take_back(target, event[1])
+                    self._take_back(target, event.path)
                     raise
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        self.index.fold_if_due()
+
+    @contextlib.contextmanager
+    def _changing(self) -> tp.Iterator[None]:
+        """The lock around a change of a run's metadata, and the index's chance to fold events after it."""
+        self.check_writable()
+        with self._lock:
+            yield
+        self.index.fold_if_due()
 
     def _taken(self, run_id: str) -> bool:
         return os.path.lexists(os.path.join(self._runs, run_id)) or os.path.lexists(
@@ -274,7 +283,7 @@ class FileStore(RunStore):
     # temporary file (this is what fails on a full disk), then renames make it visible. A failure in the
     # first phase changes nothing; renames within a folder do not fail for lack of space.
 
-    def _prepare_meta(self, folder: str, record: RunRecord) -> tp.Tuple[str, tp.Tuple[str, str]]:
+    def _prepare_meta(self, folder: str, record: RunRecord) -> tp.Tuple[str, Event]:
         """Temporary files of a record's new run.json (in `folder`) and of its event."""
         row = summary_row(record)
         meta_tmp = write_temp(os.path.join(folder, META_FILE), record.meta_bytes())
@@ -285,8 +294,7 @@ class FileStore(RunStore):
             raise
 
     def update(self, run_id: str, change: tp.Callable[[RunRecord], RunRecord]) -> RunRecord:
-        self.check_writable()
-        with self._lock:
+        with self._changing():
             path = self._existing_dir(run_id, deleted=False)
             record = change(self.read(run_id))
             if record.run_id != run_id:
@@ -295,14 +303,13 @@ class FileStore(RunStore):
             try:
                 commit(meta_tmp, os.path.join(path, META_FILE), sync_dir=False)  # the commit point
             except BaseException:
-                discard(event[0])
+                discard(event.tmp)
                 raise
             self.index.commit_event(event, path)
             return record
 
     def trash(self, run_id: str, deleted_at: datetime) -> RunRecord:
-        self.check_writable()
-        with self._lock:
+        with self._changing():
             src = self._existing_dir(run_id, deleted=False)
             record = self.read(run_id)
             record.deleted_at = deleted_at
@@ -314,7 +321,7 @@ class FileStore(RunStore):
                 os.rename(src, dst)  # the commit point
             except BaseException:
                 discard(meta_tmp)
-                discard(event[0])
+                discard(event.tmp)
                 raise
             try:
                 # a crash before this line leaves a trashed run.json without deleted_at: readers then take
@@ -322,14 +329,13 @@ class FileStore(RunStore):
                 commit(os.path.join(dst, os.path.basename(meta_tmp)), os.path.join(dst, META_FILE),
                        sync_dir=False)
             except BaseException:
-                discard(event[0])
+                discard(event.tmp)
                 raise
             self.index.commit_event(event, self._runs, self._trash, dst)
             return record
 
     def restore(self, run_id: str) -> RunRecord:
-        self.check_writable()
-        with self._lock:
+        with self._changing():
             src = self._existing_dir(run_id, deleted=True)
             if os.path.lexists(self._run_dir(run_id)):
                 raise DuplicateRunError(f"run_id {run_id!r} is live already", run_id)
@@ -343,14 +349,13 @@ class FileStore(RunStore):
                 os.rename(src, self._run_dir(run_id))  # the commit point
             except BaseException:
                 discard(meta_tmp)
-                discard(event[0])
+                discard(event.tmp)
                 raise
             self.index.commit_event(event, self._trash, self._runs)
             return record
 
     def purge(self, run_id: str) -> None:
-        self.check_writable()
-        with self._lock:
+        with self._changing():
             src = self._existing_dir(run_id, deleted=True)
             event = self.index.prepare_event(run_id, None)
             # rename first (one atomic step out of sight), then remove at leisure
@@ -358,7 +363,7 @@ class FileStore(RunStore):
             try:
                 os.rename(src, doomed)  # the commit point
             except BaseException:
-                discard(event[0])
+                discard(event.tmp)
                 raise
             self.index.commit_event(event, self._trash)
             shutil.rmtree(doomed, ignore_errors=True)
