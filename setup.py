@@ -10,6 +10,7 @@ PACKAGES = [
     "vectorbt.portfolio.registry",
     "vectorbt.portfolio.registry.stores",
     "vectorbt.portfolio.registry.testing",
+    "vectorbt.portfolio.registry.query",
 ]
 
 setup(

@@ -38,6 +38,7 @@ from vectorbt.portfolio.registry.integrity import ENV_KEY
 from vectorbt.portfolio.registry.metrics import compute_metrics, metric_settings
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.provenance import capture, data_fingerprint, versions
+from vectorbt.portfolio.registry.query import apply_where
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, new_run_id
 from vectorbt.portfolio.registry.spec import (
     INTERNAL_FIELDS,
@@ -335,9 +336,7 @@ class RunRegistry:
             return frame
         if not isinstance(where, str) or not where.strip():
             raise TypeError("where: expected a query string such as \"sharpe_ratio > 1 and fast < 20\"")
-        from vectorbt.portfolio.registry.query import apply_where  # parsed and checked: never run as code
-
-        return apply_where(frame, where)
+        return apply_where(frame, where)  # parsed and checked: never run as code
 
     @staticmethod
     def _sort(frame: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
