@@ -102,48 +102,12 @@ from pandas.api.types import infer_dtype, is_bool_dtype
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query.evaluate import EVAL_ERRORS, EvalFailed, Evaluator, as_booleans, kind_of
-from vectorbt.portfolio.registry.query.nodes import (
-    ARITHMETIC_OPS,
-    COMPARE_OPS,
-    MAX_DEPTH,
-    MAX_LENGTH,
-    METHODS,
-    BinOp,
-    BoolOp,
-    Column,
-    Compare,
-    In,
-    Literal,
-    Method,
-    Node,
-    Not,
-    UnaryOp,
-    walk,
-    quote,
-)
+from vectorbt.portfolio.registry.query import nodes
+from vectorbt.portfolio.registry.query.nodes import *  # noqa: F401,F403 - the node types, re-exported
+from vectorbt.portfolio.registry.query.nodes import MAX_LENGTH, Column, Node, quote, walk
 from vectorbt.portfolio.registry.query.parser import Parser
 
-__all__ = [
-    "Query",
-    "parse",
-    "apply_where",
-    "walk",
-    "Node",
-    "Column",
-    "Literal",
-    "Compare",
-    "In",
-    "BoolOp",
-    "Not",
-    "BinOp",
-    "UnaryOp",
-    "Method",
-    "METHODS",
-    "COMPARE_OPS",
-    "ARITHMETIC_OPS",
-    "MAX_LENGTH",
-    "MAX_DEPTH",
-]
+__all__ = ["Query", "parse", "apply_where", *nodes.__all__]
 
 
 def parse(where: str) -> "Query":

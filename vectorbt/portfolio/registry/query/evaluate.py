@@ -11,19 +11,8 @@ import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.query.nodes import (
-    BinOp,
-    BoolOp,
-    Column,
-    Compare,
-    In,
-    Literal,
-    Method,
-    Node,
-    Not,
-    UnaryOp,
-    bounded,
-)
+from vectorbt.portfolio.registry.query.nodes import BinOp, BoolOp, Column, Compare, In, Literal, Method, Node, Not
+from vectorbt.portfolio.registry.query.nodes import UnaryOp, bounded
 
 __all__ = ["Evaluator", "EvalFailed", "EVAL_ERRORS", "as_booleans", "kind_of"]
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from vectorbt import _typing as tp
 
 __all__ = ["Node", "Column", "Literal", "Compare", "In", "BoolOp", "Not", "BinOp", "UnaryOp", "Method", "walk",
-           "METHODS", "COMPARE_OPS", "ARITHMETIC_OPS", "MAX_LENGTH", "MAX_DEPTH", "bounded", "quote",
-           "is_condition"]
+           "METHODS", "COMPARE_OPS", "ARITHMETIC_OPS", "MAX_LENGTH", "MAX_DEPTH"]
 
 MAX_LENGTH = 10_000
 """Longest `where` accepted, in characters."""

@@ -7,24 +7,9 @@ import math
 import re
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.query.nodes import (
-    ARITHMETIC_OPS,
-    MAX_DEPTH,
-    BinOp,
-    BoolOp,
-    Column,
-    Compare,
-    In,
-    Literal,
-    Method,
-    Node,
-    Not,
-    UnaryOp,
-    walk,
-    bounded,
-    is_condition,
-    quote,
-)
+from vectorbt.portfolio.registry.query.nodes import ARITHMETIC_OPS, MAX_DEPTH, BinOp, BoolOp, Column, Compare, In
+from vectorbt.portfolio.registry.query.nodes import Literal, Method, Node, Not, UnaryOp, walk, bounded, is_condition
+from vectorbt.portfolio.registry.query.nodes import quote
 
 __all__ = ["Parser"]
 
