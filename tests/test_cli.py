@@ -2,7 +2,7 @@
 
 Most cases call `cli.main([...])` in-process (fast); the entry points (`python -m`, the console script), exit
 codes as the shell sees them and the no-traceback guarantee are checked in subprocesses, all started at once
-(each one pays the vectorbt import) by the `procs` fixture.
+(each one pays the vectorbt import) by the `procs` fixture; so are readers that leave early (`pipes`).
 """
 
 import csv
@@ -22,8 +22,9 @@ import pandas as pd
 import pytest
 
 from vectorbt.portfolio.registry import RunRegistry
-from vectorbt.portfolio.registry import cli
-from vectorbt.portfolio.registry.cli import main, render_table, to_json_value
+from vectorbt.portfolio.registry import cli, render
+from vectorbt.portfolio.registry.cli import main
+from vectorbt.portfolio.registry.render import render_table, to_json_value
 
 MISSING_ID = "20990101T000000000000Z-00000000"
 
@@ -105,6 +106,18 @@ def corrupt_pickle(root, run_id):
 # ############# Subprocesses: entry points, exit codes, no tracebacks ############# #
 
 
+def _env():
+    """The environment of the subprocesses: no registry from the environment, no warnings on stderr."""
+    env = dict(os.environ)
+    env.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "vbt-registry-numba-cache"))
+    env.pop(cli.ENV_PATH, None)
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+MODULE = [sys.executable, "-m", "vectorbt.portfolio.registry"]
+
+
 def _console_script():
     found = os.path.join(os.path.dirname(sys.executable), "vbt-registry")
     return found if os.path.isfile(found) else shutil.which("vbt-registry")
@@ -119,11 +132,8 @@ def procs(base, tmp_path_factory):
     shutil.copytree(base["root"], no_tty)
     shutil.copytree(base["root"], damaged)
     corrupt_pickle(damaged, base["ids"]["hold"])
-    env = dict(os.environ)
-    env.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "vbt-registry-numba-cache"))
-    env.pop(cli.ENV_PATH, None)
-    env["PYTHONWARNINGS"] = "ignore"
-    module = [sys.executable, "-m", "vectorbt.portfolio.registry"]
+    env = _env()
+    module = MODULE
     script = _console_script()
     commands = {
         "list_json": (module + ["--root", base["root"], "list", "--format", "json"], env),
@@ -197,6 +207,83 @@ def test_console_script_runs_help(procs):
     for command in ("list", "show", "compare", "best", "rm", "gc", "check", "repair", "rebuild-index", "demo"):
         assert command in out
     assert "null" in out and '"inf"' in out  # the JSON rules are in --help
+
+
+# ############# A reader that leaves early (`| head -1`) ############# #
+
+WIDE = "100000"
+"""`COLUMNS` for the pipe tests: every column fits, so that the tables are long."""
+
+PIPED = {
+    "show": lambda big: ["show", big["sweep"], "-n", "0"],
+    "list": lambda big: ["list"],
+    "best": lambda big: ["best", "sharpe_ratio", "-n", "0"],
+}
+"""Commands whose reader leaves after the first line: name -> arguments."""
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """A registry where `show`, `list` and `best` print far more than a pipe holds: a sweep of 780
+    configurations and 80 runs with 100 parameters each."""
+    import vectorbt as vbt
+
+    root = str(tmp_path_factory.mktemp("big") / "registry")
+    index = pd.date_range("2024-01-01", periods=50, freq="D")
+    close = pd.Series(np.linspace(100, 120, 50) + 2 * np.sin(np.arange(50)), index=index)
+    fast, slow = vbt.MA.run_combs(close, window=list(range(2, 42)), r=2, short_names=["fast", "slow"])
+    sweep = vbt.Portfolio.from_signals(close, fast.ma_crossed_above(slow), fast.ma_crossed_below(slow), freq="1D")
+    entry, exit_ = np.zeros(len(index), dtype=bool), np.zeros(len(index), dtype=bool)
+    entry[0], exit_[-1] = True, True
+    hold = vbt.Portfolio.from_signals(close, entry, exit_, freq="1D")
+    reg = RunRegistry(root)
+    sweep_id = reg.register(sweep, name="wide_sweep").run_id
+    for i in range(80):
+        reg.register(hold, name=f"hold_{i}", params={f"param_{k:03d}": i * k for k in range(100)})
+    return {"root": root, "sweep": sweep_id}
+
+
+def _pipe_capacity(pipe):
+    try:
+        import fcntl
+
+        return fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)  # Linux
+    except (ImportError, AttributeError, OSError):
+        return 65536
+
+
+@pytest.fixture(scope="module")
+def pipes(big):
+    """Each command of `PIPED` in a subprocess whose reader takes the first line and closes the pipe, as
+    `vbt-registry ... | head -1` does: name -> (first line, pipe capacity, exit code, stderr).
+
+    Standard output is buffered, as it is by default: unbuffered (`PYTHONUNBUFFERED`), Python's text layer takes
+    a write that the closed pipe cuts short for a whole one and raises nothing, so `best`, which prints its
+    table in one write, would pass without ever meeting the broken pipe."""
+    env = {**_env(), "COLUMNS": WIDE}
+    env.pop("PYTHONUNBUFFERED", None)
+    started = {name: subprocess.Popen(MODULE + ["--root", big["root"], *argv(big)], env=env, bufsize=0,
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for name, argv in PIPED.items()}
+    results = {}
+    for name, p in started.items():
+        first = p.stdout.readline()  # unbuffered: reads this line only, the rest stays in the pipe
+        capacity = _pipe_capacity(p.stdout)
+        p.stdout.close()
+        _, err = p.communicate(timeout=300)
+        results[name] = (first, capacity, p.returncode, err.decode(errors="replace"))
+    return results
+
+
+@pytest.mark.parametrize("command", sorted(PIPED))
+def test_reader_leaving_early_ends_quietly_with_exit_0(pipes, big, capsys, monkeypatch, command):
+    first, capacity, rc, err = pipes[command]
+    assert (rc, err) == (0, "")
+    # the command had begun printing, and had far more to print than the pipe holds: its writes failed
+    monkeypatch.setenv("COLUMNS", WIDE)
+    code, out, _ = run(capsys, "--root", big["root"], *PIPED[command](big))
+    assert code == 0 and first.strip() and out.encode().startswith(first)
+    assert len(out.encode()) > 2 * capacity
 
 
 # ############# list ############# #
@@ -613,7 +700,7 @@ def test_render_table_cuts_cells_and_columns():
     lines = text.splitlines()
     assert len(lines) == 4 and all(len(line) <= 75 for line in lines)
     assert "20261127T101502123456Z-3fa9c2d1" in text  # run ids are never cut
-    assert "x" * (cli.MAX_CELL - 3) + "..." in text and "a b" in lines[3]
+    assert "x" * (render.MAX_CELL - 3) + "..." in text and "a b" in lines[3]
     assert lines[2].endswith("1.2346") and lines[3].endswith("nan")  # numbers right-aligned
     assert hidden == ["other"]
     text, hidden = render_table(["run_id", "notes"], columns[:2], width=10)  # the first column always shows

@@ -354,6 +354,17 @@ def test_plot_metrics_color_by_name_and_filters(world):
     assert len(empty.data) == 0 and empty.layout.xaxis.title.text == "max_drawdown"
 
 
+def test_plot_metrics_axes_in_percent_for_fractions_only(world):
+    from vectorbt.portfolio.registry.plotting import FRACTION_METRICS, plot_metrics
+    from vectorbt.portfolio.registry.spec import METRICS
+
+    assert FRACTION_METRICS == tuple(m.name for m in METRICS if m.unit == "fraction")
+    for m in METRICS:
+        fig = plot_metrics(world["reg"], x=m.name, y="sharpe_ratio", n=3)
+        assert fig.layout.xaxis.tickformat == (".1%" if m.unit == "fraction" else None), m.name
+        assert fig.layout.yaxis.tickformat is None
+
+
 def test_plot_metrics_errors(world):
     from vectorbt.portfolio.registry.plotting import plot_metrics
 

@@ -46,7 +46,8 @@ useful columns first, long cells cut short with `...`; what did not fit is named
 
 ## Exit codes
 
-- `0`: success.
+- `0`: success; also when the reader of the output leaves before it ends (`vbt-registry show RUN | head -5`):
+  the command stops quietly.
 - `1`: no such run (`RunNotFoundError`), a failed `check`, no registry at the path, a damaged file, a refused
   write, a declined confirmation, or any other error.
 - `2`: bad usage: an unknown option, a bad value (such as a `--where` that is not a valid query, or an
@@ -58,37 +59,29 @@ Errors are one line on standard error, `vbt-registry: error: ...`; `--debug` sho
 
 Each command is a `Command`: a name, a function that adds its arguments to its argparse parser, a function
 `run(registry, args, out) -> int`, and whether it only reads. `COMMANDS` lists them in help order; `main`
-does the rest (opening the registry read-only or not, formats, errors, exit codes).
+does the rest (opening the registry read-only or not, formats, errors, exit codes). `out` is a
+`vectorbt.portfolio.registry.render.Output`: that module holds how values, tables and runs look.
 """
 
 import argparse
 import contextlib
-import csv
 import dataclasses
+import functools
 import io
-import json
-import math
 import os
-import shutil
 import sys
-import textwrap
 import warnings
-from datetime import date, datetime, timedelta, timezone
-
-import numpy as np
-import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import (
-    NotARegistryError,
-    RegistryError,
-    RunNotFoundError,
-)
-from vectorbt.portfolio.registry.metrics import METRIC_NAMES
+from vectorbt.portfolio.registry.errors import NotARegistryError, RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.registry import ENV_PATH, RunRegistry, default_path
-from vectorbt.portfolio.registry.run import RUN_FIELDS, RunRecord, default_ascending
+from vectorbt.portfolio.registry.render import (FORMATS, Output, best_columns, configuration_columns, configurations,
+                                                list_columns, metrics_text, problem_frame, record_data, record_fields,
+                                                record_text, select_columns, write_text)
+from vectorbt.portfolio.registry.run import RunRecord
+from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, METRICS, check_metric
 
-__all__ = ["main", "build_parser", "Command", "COMMANDS", "to_json_value", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE"]
+__all__ = ["main", "build_parser", "Command", "COMMANDS", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE"]
 
 PROG = "vbt-registry"
 
@@ -100,19 +93,6 @@ EXIT_FAIL = 1
 
 EXIT_USAGE = 2
 """Bad usage: arguments argparse or the registry's API reject (`ValueError`, `TypeError`)."""
-
-FORMATS = ("table", "csv", "json")
-
-KEY_METRICS = ("total_return", "sharpe_ratio", "max_drawdown", "total_trades", "win_rate")
-"""Metrics shown first in tables, after the identifying columns."""
-
-MAX_CELL = 28
-"""Widest a table cell gets before it is cut short (run ids are never cut)."""
-
-ELLIPSIS = "..."
-
-FALLBACK_WIDTH = 120
-"""Table width when standard output is not a terminal and `COLUMNS` is not set."""
 
 
 class CliError(Exception):
@@ -129,311 +109,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> tp.NoReturn:  # type: ignore[override]
         hint = f" (see '{self.prog} --help')"
         self.exit(EXIT_USAGE, f"{PROG}: error: {message}{hint}\n")
-
-
-# ############# Values: JSON, CSV and table cells ############# #
-
-
-def to_json_value(value: tp.Any) -> tp.Any:
-    """Turn a value of a registry table or record into strict-JSON data.
-
-    NaN and NaT become `None` (`null`), ±inf the strings `"inf"`/`"-inf"`, timestamps and dates ISO 8601
-    strings, durations ISO 8601 durations, tuples and arrays lists, NumPy scalars Python numbers; dict keys
-    that are not strings are written as their text."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, np.generic):
-        value = value.item()
-        if isinstance(value, (bytes, complex)):
-            return str(value)
-        return to_json_value(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    if value is pd.NaT:
-        return None
-    if isinstance(value, (datetime, date)):  # pd.Timestamp is a datetime
-        return value.isoformat()
-    if isinstance(value, (timedelta, pd.Timedelta)):
-        return pd.Timedelta(value).isoformat()
-    if isinstance(value, np.ndarray):
-        return to_json_value(value.tolist())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_json_value(x) for x in value]
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else _cell_text(k): to_json_value(v) for k, v in value.items()}
-    return str(value)
-
-
-def _json_text(data: tp.Any, indent: tp.Optional[int] = 2) -> str:
-    # allow_nan=False: a NaN that slipped through to_json_value fails loudly instead of writing invalid JSON
-    return json.dumps(to_json_value(data), allow_nan=False, ensure_ascii=True, indent=indent)
-
-
-def _csv_cell(value: tp.Any) -> str:
-    data = to_json_value(value)
-    if data is None:
-        return ""
-    if isinstance(data, (list, dict)):
-        return json.dumps(data, allow_nan=False, ensure_ascii=False)
-    if isinstance(data, float):
-        return repr(data)
-    return str(data)
-
-
-def _number_text(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    if abs(x) >= 1e4:
-        return f"{x:.2f}"
-    if abs(x) < 1e-4:
-        return f"{x:.3g}"
-    return f"{x:.4f}"
-
-
-def _time_text(value: datetime) -> str:
-    if value.tzinfo is not None:
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
-        return value.strftime("%Y-%m-%d")
-    return value.isoformat(timespec="seconds")
-
-
-def _cell_text(value: tp.Any, exact: bool = False) -> str:
-    """Short human text of a value for a table cell (`exact`: floats in full, as Python writes them)."""
-    if value is None or value is pd.NaT:
-        return ""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return repr(value) if exact else _number_text(value)
-    if isinstance(value, datetime):
-        return value.isoformat() if exact else _time_text(value)
-    if isinstance(value, (date, str, int)):
-        return str(value)
-    if isinstance(value, (timedelta, pd.Timedelta)):
-        return str(pd.Timedelta(value))
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, tuple):
-        inner = ", ".join(_cell_text(x, exact) for x in value)
-        return f"({inner}{',' if len(value) == 1 else ''})"
-    if isinstance(value, list):
-        return "[" + ", ".join(_cell_text(x, exact) for x in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_cell_text(k, exact)}: {_cell_text(v, exact)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _is_number(value: tp.Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-# ############# Tables ############# #
-
-
-def terminal_width() -> int:
-    """Columns of the terminal (or `$COLUMNS`), `FALLBACK_WIDTH` when output goes elsewhere."""
-    return max(20, shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns)
-
-
-def _one_line(text: str) -> str:
-    """`text` with line breaks and tabs turned into spaces, so that a cell stays on its row."""
-    return " ".join(text.split()) if ("\n" in text or "\t" in text or "\r" in text) else text
-
-
-def _cut(text: str, width: int) -> str:
-    """`text` cut to `width` characters, the cut marked with `ELLIPSIS`."""
-    if len(text) <= width:
-        return text
-    if width <= len(ELLIPSIS):
-        return text[:width]
-    return text[: width - len(ELLIPSIS)] + ELLIPSIS
-
-
-def render_table(
-    headers: tp.Sequence[str],
-    columns: tp.Sequence[tp.Sequence[tp.Any]],
-    width: tp.Optional[int] = None,
-    keep: int = 1,
-    uncut: tp.Sequence[str] = ("run_id",),
-    tags_column: str = "tags",
-) -> tp.Tuple[str, tp.List[str]]:
-    """Lay out `columns` (one sequence of values per header) in at most `width` characters; return the text
-    and the headers left out.
-
-    Columns are taken in the order given (most useful first) until the next one does not fit; the first `keep`
-    columns are always shown. Cells are cut to `MAX_CELL` characters, except in the `uncut` columns; numbers
-    are right-aligned; the `tags_column` shows its tags separated by commas. Only the columns shown are
-    formatted, so that a long table with many columns stays fast."""
-    if width is None:
-        width = terminal_width()
-    chosen: tp.List[tp.Tuple[str, tp.List[str], int, bool]] = []  # header, texts, width, right-aligned
-    used = 0
-    for j, (header, values) in enumerate(zip(headers, columns)):
-        if j >= keep and used + 2 + len(header) > width:
-            break
-        if header == tags_column:
-            texts = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else _cell_text(v) for v in values]
-        else:
-            texts = [_cell_text(v) for v in values]
-        texts = [_one_line(t) for t in texts]
-        longest = max([len(t) for t in texts] + [0])
-        w = max(len(header), longest if header in uncut else min(longest, MAX_CELL))
-        if j >= keep and used + (2 if chosen else 0) + w > width:
-            break
-        right = bool(len(values)) and all(_is_number(v) or v is None for v in values)
-        chosen.append((header, texts, w, right))
-        used += w + (2 if len(chosen) > 1 else 0)
-    hidden = list(headers[len(chosen):])
-
-    def line(cells: tp.Sequence[str], align: bool = True) -> str:
-        parts = [c.rjust(w) if right and align else c.ljust(w) for c, (_, _, w, right) in zip(cells, chosen)]
-        return "  ".join(parts).rstrip()
-
-    lines = [line([h for h, _, _, _ in chosen]), line(["-" * w for _, _, w, _ in chosen], align=False)]
-    n_rows = len(columns[0]) if len(columns) else 0
-    for i in range(n_rows):
-        lines.append(line([_cut(texts[i], w) for _, texts, w, _ in chosen]))
-    return "\n".join(lines), hidden
-
-
-def _hidden_note(hidden: tp.Sequence[str], width: int) -> str:
-    if not hidden:
-        return ""
-    text = f"({len(hidden)} more column{'s' if len(hidden) > 1 else ''} not shown: {', '.join(hidden)}"
-    return _cut(text, width - 1) + ")" if len(text) + 1 > width else text + ")"
-
-
-def _frame_rows(frame: pd.DataFrame) -> tp.Tuple[tp.List[str], tp.List[tp.List[tp.Any]]]:
-    headers = [str(c) for c in frame.columns]
-    rows = [list(r) for r in frame.itertuples(index=False, name=None)]
-    return headers, rows
-
-
-def _frame_columns(frame: pd.DataFrame) -> tp.Tuple[tp.List[str], tp.List[tp.List[tp.Any]]]:
-    headers = [str(c) for c in frame.columns]
-    return headers, [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]
-
-
-class Output:
-    """Where a command prints: standard output and error, the chosen format and the table width."""
-
-    def __init__(self, fmt: str = "table", stdout: tp.Optional[tp.TextIO] = None,
-                 stderr: tp.Optional[tp.TextIO] = None) -> None:
-        self.format = fmt
-        self.stdout = stdout if stdout is not None else sys.stdout
-        self.stderr = stderr if stderr is not None else sys.stderr
-
-    @property
-    def width(self) -> int:
-        """Width for tables."""
-        return terminal_width()
-
-    def print(self, text: str = "") -> None:
-        """Write a line (or several) to standard output."""
-        _write(self.stdout, text + "\n")
-
-    def json(self, data: tp.Any) -> None:
-        """Write `data` as strict JSON."""
-        self.print(_json_text(data))
-
-    def csv(self, headers: tp.Sequence[str], rows: tp.Iterable[tp.Sequence[tp.Any]]) -> None:
-        """Write a header row and rows as CSV."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
-        for row in rows:
-            writer.writerow([_csv_cell(v) for v in row])
-        _write(self.stdout, buf.getvalue())
-
-    def frame(self, frame: pd.DataFrame, keep: int = 1, footer: str = "", empty: str = "") -> None:
-        """Print a DataFrame (its index is not printed: reset it first) in the chosen format; a table without
-        rows prints `empty` instead, if given."""
-        if self.format in ("json", "csv"):
-            headers, rows = _frame_rows(frame)
-            if self.format == "json":
-                self.json([dict(zip(headers, row)) for row in rows])
-            else:
-                self.csv(headers, rows)
-        elif not len(frame) and empty:
-            self.print(empty)
-        else:
-            width = self.width
-            text, hidden = render_table(*_frame_columns(frame), width, keep=keep)
-            self.print(text)
-            note = _hidden_note(hidden, width)
-            for extra in (footer, note):
-                if extra:
-                    self.print(extra)
-
-    def message(self, text: str, data: tp.Any) -> None:
-        """A command's result: `text` for people (table and csv formats), `data` as JSON."""
-        if self.format == "json":
-            self.json(data)
-        elif text:
-            self.print(text)
-
-
-def _write(stream: tp.TextIO, text: str) -> None:
-    try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-    stream.flush()
-
-
-# ############# Column choice ############# #
-
-
-def _ordered(columns: tp.Sequence[str], first: tp.Sequence[str], last: tp.Sequence[str] = ()) -> tp.List[str]:
-    """`columns` reordered: those in `first` (in that order), the others as they come, then those in `last`."""
-    head = [c for c in dict.fromkeys(first) if c in columns]
-    tail = [c for c in dict.fromkeys(last) if c in columns and c not in head]
-    middle = [c for c in columns if c not in head and c not in tail]
-    return head + middle + tail
-
-
-def _param_columns(frame: pd.DataFrame) -> tp.List[str]:
-    """The parameter columns of a `list` or `best` table, those whose value varies first."""
-    known = set(RUN_FIELDS) | set(METRIC_NAMES)
-    params = [c for c in frame.columns if c not in known]
-
-    def varies(column: str) -> bool:
-        return len({_json_text(v, indent=None) for v in frame[column]}) > 1
-
-    return sorted(params, key=lambda c: not varies(c))
-
-
-def _select(frame: pd.DataFrame, columns: tp.Optional[tp.Sequence[str]]) -> pd.DataFrame:
-    if not columns:
-        return frame
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"columns: no column {missing[0]!r}; columns are: {', '.join(map(str, frame.columns))}")
-    return frame[list(columns)]
-
-
-def _split_list(values: tp.Optional[tp.Sequence[str]]) -> tp.Optional[tp.List[str]]:
-    """Values of a repeatable option that also takes comma-separated lists."""
-    if not values:
-        return None
-    out = []
-    for value in values:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
-    return out
 
 
 # ############# Commands ############# #
@@ -462,9 +137,20 @@ def _count_arg(text: str) -> int:
 
 
 def _metric_arg(text: str) -> str:
-    if text not in METRIC_NAMES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
-    return text
+    try:
+        return check_metric(text)
+    except ValueError as e:  # argparse names the argument itself: drop check_metric's "metric: "
+        raise argparse.ArgumentTypeError(str(e).partition(": ")[2]) from None
+
+
+def _split_list(values: tp.Optional[tp.Sequence[str]]) -> tp.Optional[tp.List[str]]:
+    """Values of a repeatable option that also takes comma-separated lists."""
+    if not values:
+        return None
+    out = []
+    for value in values:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
 
 
 def _add_run_filters(p: argparse.ArgumentParser) -> None:
@@ -495,12 +181,7 @@ def _list_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
     frame = reg.list(name=args.name, tags=args.tags, where=args.where, sort_by=args.sort,
                      ascending=args.ascending, limit=args.limit, status=args.status, deleted=args.deleted)
     frame = frame.reset_index()
-    columns = list(frame.columns)
-    sort_first = [args.sort] if args.sort in METRIC_NAMES else []
-    first = ["run_id", "name", "created_at", "deleted_at", "n_columns", "tags", *sort_first, *KEY_METRICS,
-             "status", "column", *_param_columns(frame)]
-    frame = frame[_ordered(columns, first, last=["notes", "parent"])]
-    frame = _select(frame, _split_list(args.columns))
+    frame = select_columns(frame[list_columns(frame, args.sort)], _split_list(args.columns))
     n = len(frame)
     where = " in the trash" if args.deleted else ""
     out.frame(frame, footer=f"{n} run{'s' if n != 1 else ''}{where}", empty=f"no runs{where}")
@@ -514,128 +195,26 @@ def _show_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN", help="run id")
     p.add_argument("-n", "--top", type=_count_arg, default=10, metavar="N",
                    help="configurations to show, the best first (default: 10; 0: all)")
-    p.add_argument("--sort", type=_metric_arg, default="sharpe_ratio", metavar="METRIC",
-                   help="metric ranking the configurations (default: sharpe_ratio)")
-
-
-def _configurations(record: RunRecord, metric: str, top: int) -> pd.DataFrame:
-    """The configurations of a run, best first by `metric`: column label, level parameters, metrics."""
-    levels = [name for name in record.column_names if name is not None]
-    params = record.column_params.reset_index(drop=True)
-    frame = pd.DataFrame({"column": pd.Series([tuple(c) if isinstance(c, list) else c for c in record.columns],
-                                              dtype=object)})
-    for name in levels:
-        frame[name] = params[name]
-    metrics = record.metrics.reset_index(drop=True)
-    frame = pd.concat([frame, metrics], axis=1)
-    if metric in frame.columns and len(frame):
-        frame = frame.sort_values(metric, ascending=default_ascending(metric), na_position="last", kind="stable")
-    if top:
-        frame = frame.iloc[:top]
-    return frame
-
-
-_FIELD_ORDER = ("run_id", "name", "created_at", "updated_at", "deleted_at", "status", "parent", "tags", "notes",
-                "n_columns", "column_names", "grouped", "data_fingerprint", "identity", "schema_version")
-_SECTION_ORDER = ("params", "settings", "versions", "files", "provenance")
-
-
-def _record_fields(record: RunRecord) -> tp.Dict[str, tp.Any]:
-    """Every field of a record but its metrics and column labels (the configurations show those): plain
-    fields first, then the dict fields (`params`, `settings`, ...). Fields added to `RunRecord` later show
-    up by themselves."""
-    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
-              if f.name not in ("metrics", "columns")}
-    values["n_columns"] = record.n_columns
-    plain = [k for k in _FIELD_ORDER if k in values]
-    plain += [k for k, v in values.items() if k not in plain and not isinstance(v, dict)]
-    sections = [k for k in _SECTION_ORDER if k in values]
-    sections += [k for k, v in values.items() if k not in sections and isinstance(v, dict)]
-    out = {k: values[k] for k in plain + sections}
-    for k in ("tags", "column_names"):
-        if k in out:
-            out[k] = list(out[k])
-    return out
+    p.add_argument("--sort", type=_metric_arg, default=LIST_METRIC, metavar="METRIC",
+                   help=f"metric ranking the configurations (default: {LIST_METRIC})")
 
 
 def _show_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
     record = reg.get(args.run_id)
-    configs = _configurations(record, args.sort, args.top)
+    configs = configurations(record, args.sort, args.top)
     if out.format == "csv":
         out.frame(configs)
-        return EXIT_OK
-    if out.format == "json":
-        data = _record_fields(record)
-        metric_names = list(record.metrics.columns)
-        data["configurations"] = [
-            {"column": row["column"], "params": record.config_params(int(pos)),
-             "metrics": {m: row[m] for m in metric_names}}
-            for pos, row in configs.iterrows()  # the index holds each configuration's position in the run
-        ]
-        out.json(data)
-        return EXIT_OK
-    out.print(_show_text(record, out.width))
-    out.print()
-    if record.n_columns == 1:  # one configuration: its metrics as a list, all of them
-        lines = ["metrics"]
-        for metric in record.metrics.columns:
-            lines.append(f"  {metric.ljust(28)}{_cell_text(record.metrics[metric].iloc[0])}")
-        out.print("\n".join(lines))
-        return EXIT_OK
-    out.print(f"Top {len(configs)} of {record.n_columns} configurations by {args.sort}:")
-    levels = [c for c in configs.columns if c != "column" and c not in METRIC_NAMES]
-    ordered = _ordered(list(configs.columns), ["column", *levels, args.sort, *KEY_METRICS])
-    out.frame(configs[ordered])
-    return EXIT_OK
-
-
-def _show_text(record: RunRecord, width: int) -> str:
-    fields = _record_fields(record)
-    label_w = 18
-    lines = []
-
-    def add(label: str, value: tp.Any, indent: int = 0) -> None:
-        text = ", ".join(map(str, value)) if label == "tags" else _cell_text(value, exact=True)
-        prefix = " " * indent + label.ljust(label_w - indent) + "  "
-        room = max(20, width - len(prefix))
-        wrapped = textwrap.wrap(text, room, break_long_words=True) if text else [""]
-        if label == "notes" and text:
-            wrapped = [w for para in text.splitlines() for w in (textwrap.wrap(para, room) or [""])]
-        lines.append((prefix + wrapped[0]).rstrip())
-        lines.extend((" " * len(prefix) + w).rstrip() for w in wrapped[1:])
-
-    sections = [k for k, v in fields.items() if isinstance(v, dict)]
-    for key, value in fields.items():
-        if key in sections or (key == "deleted_at" and value is None):
-            continue
-        if key == "column_names":
-            value = ", ".join("" if v is None else str(v) for v in value)
-        add(key, value)
-    for section in sections:
-        items = fields[section]
-        if not items and section == "provenance":
-            continue
-        lines.append(section + ("" if items else "  (none)"))
-        for key, value in items.items():
-            if section == "files" and isinstance(value, dict):
-                parts = [f"{value.get('size')} bytes"] + [f"{k} {v}" for k, v in value.items() if k != "size"]
-                add(str(key), ", ".join(parts), indent=2)
-                continue
-            for path, leaf in _flatten(str(key), value):
-                if isinstance(leaf, str) and "\n" in leaf.strip():  # e.g. the source code of the strategy
-                    text = leaf.strip().splitlines()
-                    leaf = f"{text[0]} ... ({len(text)} lines; --format json shows all)"
-                add(path, leaf, indent=2)
-    return "\n".join(lines)
-
-
-def _flatten(prefix: str, value: tp.Any) -> tp.Iterator[tp.Tuple[str, tp.Any]]:
-    """`(dotted.key, value)` pairs of nested dicts."""
-    if isinstance(value, dict) and value:
-        for key, inner in value.items():
-            yield from _flatten(f"{prefix}.{key}", inner)
+    elif out.format == "json":
+        out.json(record_data(record, configs))
     else:
-        yield prefix, value
+        out.print(record_text(record, out.width))
+        out.print()
+        if record.n_columns == 1:  # one configuration: its metrics as a list, all of them
+            out.print(metrics_text(record))
+        else:
+            out.print(f"Top {len(configs)} of {record.n_columns} configurations by {args.sort}:")
+            out.frame(configs[configuration_columns(configs, args.sort)])
+    return EXIT_OK
 
 
 # compare
@@ -656,18 +235,8 @@ def _compare_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int
     frame.columns = ["field", *run_ids]
     if out.format == "csv":
         out.frame(frame)
-        return EXIT_OK
-    # a table per group of runs that fits the width, each with the field column
-    width = out.width
-    headers, columns = _frame_columns(frame)
-    start = 1
-    while start < len(headers):
-        text, hidden = render_table(headers[:1] + headers[start:], columns[:1] + columns[start:], width,
-                                    keep=2, uncut=("field",))
-        if start > 1:
-            out.print()
-        out.print(text)
-        start = len(headers) - len(hidden)
+    else:  # a table per group of runs that fits the width, each with the field column
+        out.side_by_side(frame)
     return EXIT_OK
 
 
@@ -680,9 +249,10 @@ def _best_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", type=_count_arg, default=10, metavar="N",
                    help="configurations to show (default: 10; 0: all)")
     _add_run_filters(p)
+    smaller_first = " and ".join(sorted(m.name for m in METRICS if m.ascending))
     order = p.add_mutually_exclusive_group()
     order.add_argument("--ascending", dest="ascending", action="store_const", const=True, default=None,
-                       help="smallest first (the default for max_drawdown_duration and total_fees_paid)")
+                       help=f"smallest first (the default for {smaller_first})")
     order.add_argument("--descending", dest="ascending", action="store_const", const=False,
                        help="largest first (the default for the other metrics)")
 
@@ -690,11 +260,7 @@ def _best_args(p: argparse.ArgumentParser) -> None:
 def _best_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
     frame = reg.best(args.metric, n=args.n or None, name=args.name, tags=args.tags, where=args.where,
                      ascending=args.ascending, status=args.status)
-    columns = list(frame.columns)
-    first = ["run_id", "column", args.metric, "name", *_param_columns(frame), *KEY_METRICS, "created_at", "tags",
-             "status", "n_columns"]
-    frame = frame[_ordered(columns, first, last=["notes", "parent"])]
-    frame = _select(frame, _split_list(args.columns))
+    frame = select_columns(frame[best_columns(frame, args.metric)], _split_list(args.columns))
     out.frame(frame, keep=1, empty="no configurations")
     return EXIT_OK
 
@@ -703,28 +269,20 @@ def _best_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
 
 
 def _update_message(record: RunRecord, what: str) -> tp.Tuple[str, tp.Dict[str, tp.Any]]:
-    data = {k: v for k, v in _record_fields(record).items() if k not in ("settings", "versions", "files")}
+    data = {k: v for k, v in record_fields(record).items() if k not in ("settings", "versions", "files")}
     return f"{record.run_id}: {what}", data
 
 
-def _tag_args(p: argparse.ArgumentParser) -> None:
+def _tag_args(p: argparse.ArgumentParser, untag: bool = False) -> None:
     p.add_argument("run_id", metavar="RUN", help="run id")
-    p.add_argument("tags", nargs="+", metavar="TAG", help="tags to add")
+    p.add_argument("tags", nargs="+", metavar="TAG",
+                   help="tags to remove (tags the run lacks are ignored)" if untag else "tags to add")
+    p.set_defaults(untag=untag)
 
 
 def _tag_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
-    record = reg.update(args.run_id, add_tags=args.tags)
-    out.message(*_update_message(record, f"tags {', '.join(record.tags) or '(none)'}"))
-    return EXIT_OK
-
-
-def _untag_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", metavar="RUN", help="run id")
-    p.add_argument("tags", nargs="+", metavar="TAG", help="tags to remove (tags the run lacks are ignored)")
-
-
-def _untag_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
-    record = reg.update(args.run_id, remove_tags=args.tags)
+    """`tag` and `untag`."""
+    record = reg.update(args.run_id, **{"remove_tags" if args.untag else "add_tags": args.tags})
     out.message(*_update_message(record, f"tags {', '.join(record.tags) or '(none)'}"))
     return EXIT_OK
 
@@ -768,7 +326,7 @@ def _confirm(question: str, out: Output) -> bool:
     if stdin is None or not stdin.isatty():
         raise CliError("refusing to delete without confirmation: standard input is not a terminal; "
                        "pass --yes to confirm", EXIT_USAGE)
-    _write(out.stderr, f"{question} [y/N] ")
+    write_text(out.stderr, f"{question} [y/N] ")
     answer = stdin.readline()
     return answer.strip().lower() in ("y", "yes")
 
@@ -824,14 +382,6 @@ def _check_args(p: argparse.ArgumentParser) -> None:
                    help="skip verifying the size and sha256 of every pickle (faster)")
 
 
-def _problem_rows(problems: tp.Sequence[tp.Any]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"kind": p.kind, "run_id": p.run_id, "path": p.path, "repairable": p.repairable, "detail": p.detail}
-         for p in problems],
-        columns=["kind", "run_id", "path", "repairable", "detail"],
-    )
-
-
 def _check_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
     problems = reg.check(checksums=args.checksums)
     if out.format == "table" and not problems:
@@ -847,7 +397,7 @@ def _check_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
         out.print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found"
                   + (f"; '{PROG} repair' fixes {n_fix} of them" if n_fix else ""))
     else:
-        out.frame(_problem_rows(problems))
+        out.frame(problem_frame(problems))
     return EXIT_FAIL if problems else EXIT_OK
 
 
@@ -859,7 +409,7 @@ def _repair_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
         lines.append(f"{len(remaining)} problem{'s' if len(remaining) > 1 else ''} left that repair does not "
                      "touch (damaged runs are never changed):")
         lines.extend(f"  {p.kind}: {p.run_id or p.path}: {p.detail}" for p in remaining)
-    out.message("\n".join(lines), {"actions": actions, "remaining": _problem_rows(remaining).to_dict("records")})
+    out.message("\n".join(lines), {"actions": actions, "remaining": problem_frame(remaining).to_dict("records")})
     return EXIT_OK
 
 
@@ -883,7 +433,7 @@ def _demo_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             run_demo(reg, n=args.n or 10, verbose=True)
-        _write(out.stdout, buf.getvalue())
+        write_text(out.stdout, buf.getvalue())
         out.print(f"\nNext: '{PROG} list', '{PROG} best sharpe_ratio', '{PROG} show RUN'")
         return EXIT_OK
     board = run_demo(reg, n=args.n or 10, verbose=False)
@@ -928,7 +478,7 @@ def _no_args(p: argparse.ArgumentParser) -> None:
 
 COMMANDS: tp.List[Command] = [
     Command("list", "list runs, newest first", _list_args, _list_run, read_only=True,
-            description="List the runs, one row per run. A sweep shows its best configuration by sharpe_ratio."),
+            description=f"List the runs, one row per run. A sweep shows its best configuration by {LIST_METRIC}."),
     Command("show", "show one run: fields, settings, versions, files, configurations", _show_args, _show_run,
             read_only=True),
     Command("compare", "compare runs side by side", _compare_args, _compare_run, read_only=True,
@@ -936,7 +486,7 @@ COMMANDS: tp.List[Command] = [
     Command("best", "rank configurations across runs by a metric", _best_args, _best_run, read_only=True,
             description="The best configurations of all matching runs, one row per configuration."),
     Command("tag", "add tags to a run", _tag_args, _tag_run),
-    Command("untag", "remove tags from a run", _untag_args, _untag_run),
+    Command("untag", "remove tags from a run", functools.partial(_tag_args, untag=True), _tag_run),
     Command("note", "replace the notes of a run", _note_args, _note_run),
     Command("status", "set the status of a run", _status_args, _status_run),
     Command("rm", "move runs to the trash (or --purge them)", _rm_args, _rm_run,
@@ -1071,13 +621,36 @@ def _show_warning(message: tp.Any, category: tp.Any, filename: str, lineno: int,
                   line: tp.Any = None) -> None:
     """Warnings as one line each on stderr, `vbt-registry: warning: ...` (no source lines)."""
     text = " ".join(str(message).split())
-    _write(sys.stderr, f"{PROG}: warning: {text}\n")
+    write_text(sys.stderr, f"{PROG}: warning: {text}\n")
 
 
 def main(argv: tp.Optional[tp.Sequence[str]] = None) -> int:
     """Run `vbt-registry` with `argv` (default: `sys.argv[1:]`); return the exit code.
 
-    Never raises (except with `--debug`): errors are one line on stderr."""
+    Never raises (except with `--debug`): errors are one line on stderr. A reader that leaves before the output
+    ends (`vbt-registry show RUN | head -5`) ends any command quietly, with exit code 0."""
+    try:
+        code = _main(argv)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # what is still buffered would otherwise break the pipe at exit, past this handler
+        return code
+    except BrokenPipeError:  # the reader left: nothing to report (Python's advice for SIGPIPE, see `signal`)
+        _drop_stdout()
+        return EXIT_OK
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush at exit cannot fail."""
+    try:
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (in-process, as in tests)
+        pass
+
+
+def _main(argv: tp.Optional[tp.Sequence[str]]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -1096,19 +669,14 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         if args.debug:
             raise
-        _write(sys.stderr, f"{PROG}: interrupted\n")
+        write_text(sys.stderr, f"{PROG}: interrupted\n")
         return 130
-    except BrokenPipeError:  # e.g. `vbt-registry list | head`: the reader left, nothing to report
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            pass
-        return EXIT_FAIL
+    except BrokenPipeError:  # the reader left: `main` ends quietly
+        raise
     except Exception as e:
         if args.debug:
             raise
-        _write(sys.stderr, f"{PROG}: error: {_error_text(e)}\n")
+        write_text(sys.stderr, f"{PROG}: error: {_error_text(e)}\n")
         return _error_code(e)
 
 

@@ -31,37 +31,22 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots as _make_subplots
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.metrics import METRIC_NAMES
-from vectorbt.portfolio.registry.run import RunRecord, default_ascending
+from vectorbt.portfolio.registry.run import RunRecord
+from vectorbt.portfolio.registry.spec import check_metric, default_ascending, metrics_with_unit
 from vectorbt.utils.figure import Figure
 
 __all__ = ["plot_runs", "heatmap", "plot_metrics", "REDUCE_RULES", "FRACTION_METRICS", "short_id", "label_text"]
 
 REDUCE_RULES = ("best", "max", "min", "mean", "median")
 """Rules that `heatmap` accepts to reduce the configurations that share a cell. `"best"` is `"min"` for
-metrics ranked ascending (`vectorbt.portfolio.registry.run.default_ascending`) and `"max"` for the others."""
+metrics ranked ascending (`vectorbt.portfolio.registry.spec.default_ascending`) and `"max"` for the others."""
 
-FRACTION_METRICS = (
-    "total_return",
-    "benchmark_return",
-    "max_gross_exposure",
-    "max_drawdown",
-    "win_rate",
-    "best_trade",
-    "worst_trade",
-    "avg_winning_trade",
-    "avg_losing_trade",
-)
-"""Metrics that are fractions (0.12 is 12%): `plot_metrics` shows their axes in percent."""
+FRACTION_METRICS = metrics_with_unit("fraction")
+"""Metrics that are fractions (0.12 is 12%; unit `"fraction"` in `vectorbt.portfolio.registry.spec.METRICS`):
+`plot_metrics` shows their axes in percent."""
 
 
 # ############# Helpers ############# #
-
-
-def _check_metric(metric: tp.Any, field: str = "metric") -> str:
-    if metric not in METRIC_NAMES:
-        raise ValueError(f"{field}: {metric!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
-    return metric
 
 
 def _hashable(label: tp.Any) -> tp.Any:
@@ -193,7 +178,7 @@ def plot_runs(
     if not isinstance(run_ids, (list, tuple)) or not run_ids:
         raise TypeError("run_ids: expected a run id or a non-empty list of run ids")
     run_ids = list(dict.fromkeys(run_ids))
-    metric = _check_metric(metric)
+    metric = check_metric(metric)
     if top is not None:
         if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
             raise ValueError(f"top: expected a positive integer, got {top!r}")
@@ -290,8 +275,9 @@ def heatmap(
         reduce (str): How to combine the configurations that share a cell, when the sweep has parameters
             (column levels) other than `x` and `y`: `"max"`, `"min"`, `"mean"` or `"median"` of the metric over
             them, NaN values skipped (a cell of NaN only stays NaN); `"best"` (default) is `"min"` for metrics
-            ranked ascending (`max_drawdown_duration`, `total_fees_paid`) and `"max"` for the others, as
-            `registry.best` ranks them. Without other parameters every cell is one configuration.
+            ranked ascending (those whose `better` is `"lower"` in `vectorbt.portfolio.registry.spec.METRICS`)
+            and `"max"` for the others, as `registry.best` ranks them. Without other parameters every cell is
+            one configuration.
         **layout_kwargs: Passed to `update_layout`, last.
 
     The trace's `x` and `y` are the sorted parameter values (category axes, so one cell per value), `z` the
@@ -304,7 +290,7 @@ def heatmap(
     >>> fig = reg.heatmap(run_id, "fast_window", "slow_window", reduce="median")  # doctest: +SKIP
     ```
     """
-    metric = _check_metric(metric)
+    metric = check_metric(metric)
     rule = _reduce_rule(reduce, metric)
     record = registry.get(run_id)
     available = [n for n in record.column_names if n is not None]
@@ -388,8 +374,8 @@ def plot_metrics(
     >>> fig = plot_metrics(reg, x="max_drawdown", y="sharpe_ratio", tags=["btc"], color="name")  # doctest: +SKIP
     ```
     """
-    x = _check_metric(x, "x")
-    y = _check_metric(y, "y")
+    x = check_metric(x, "x")
+    y = check_metric(y, "y")
     if color not in ("run", "name"):
         raise ValueError(f"color: {color!r} is not an option; choose 'run' or 'name'")
     frame = registry.best(y, n=n, name=name, tags=tags, where=where)
