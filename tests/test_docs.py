@@ -288,14 +288,38 @@ def test_doctest_runner_reports_failures(tmp_path):
 # ############# The quickstart notebook ############# #
 
 
-def test_notebook_is_committed_clean():
-    """Valid nbformat v4, with outputs and execution counts cleared."""
+def _execute_quickstart():
+    """`docs/examples/execute_quickstart.py`, which saves the notebook with its outputs."""
+    spec = importlib.util.spec_from_file_location("execute_quickstart",
+                                                  os.path.join(DOCS, "examples", "execute_quickstart.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NOTEBOOK_MAX_BYTES = 1_000_000
+"""Most bytes the committed notebook may take, outputs included (figures are PNG images, tables HTML)."""
+
+
+def test_notebook_is_committed_executed():
+    """Valid nbformat v4, committed with the outputs of one run from the top (as `execute_quickstart.py` saves
+    it), so that readers who only look at it see its tables and figures; small, and without errors."""
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code
-    assert all(not c.outputs and c.execution_count is None for c in code), "clear the notebook's outputs"
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), \
+        "run docs/examples/execute_quickstart.py to save the notebook executed"
+    kinds = _execute_quickstart().output_kinds(nb)
+    assert not any("error" in k for k in kinds)
+    assert sum("table" in k for k in kinds) >= 5 and sum("figure" in k for k in kinds) >= 3
+    for cell in code:
+        for output in cell.outputs:
+            data = output.get("data", {})
+            assert "application/vnd.plotly.v1+json" not in data, "figures are saved as images"
+            assert "application/javascript" not in data and "<script" not in data.get("text/html", "")
+    assert os.path.getsize(NOTEBOOK) < NOTEBOOK_MAX_BYTES
 
 
 def _kernel_manager(tmp_path):
@@ -325,6 +349,7 @@ def test_quickstart_notebook_runs(tmp_path):
     pytest.importorskip("ipykernel")
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    committed = nbformat.read(NOTEBOOK, as_version=4)
     # a first cell, added to this in-memory copy only, reports the kernel's interpreter
     nb.cells.insert(0, nbformat.v4.new_code_cell(
         "import os, sys; print(sys.executable); print(os.environ['VBT_REGISTRY_DIR'])"))
@@ -352,6 +377,14 @@ def test_quickstart_notebook_runs(tmp_path):
     assert len(figures) >= 2
     # the notebook's registry was a temporary folder, never the default one
     assert not (tmp_path / "default-registry").exists()
+    # every cell shows what the committed notebook shows (a table, a figure, a value, printed text)
+    kinds = _execute_quickstart().output_kinds
+    assert kinds(nb)[1:] == kinds(committed)
+    # and the notebook cleaned up after itself: its registry's folder is gone
+    folders = [o for o in nb.cells[2].outputs if "text/plain" in o.get("data", {})]
+    shown = folders[0]["data"]["text/plain"] if folders else ""
+    match = re.search(r"FileStore\('([^']+)'", shown)
+    assert match and not os.path.exists(match.group(1)), shown
 
 
 # ############# API reference ############# #

@@ -35,6 +35,12 @@ __all__ = [
 
 __pdoc__ = {}
 
+__blacklist__ = ["__main__", "testing"]
+"""Submodules that `import vectorbt` leaves alone when it imports every submodule of its packages
+(`vectorbt.utils.module_.import_submodules` honours a package's `__blacklist__`): `__main__`, whose import
+`python -m vectorbt.portfolio.registry` must do itself (runpy warns otherwise), and `testing`, which needs
+pytest, a test dependency only."""
+
 
 def _register(
     self: tp.Any,

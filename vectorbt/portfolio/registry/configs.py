@@ -25,7 +25,7 @@ from vectorbt.portfolio.registry.errors import RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.run import RunRecord
 from vectorbt.portfolio.registry.spec import METRIC_NAMES
 
-__all__ = ["Configs", "ConfigCache", "configs_of", "configs_table", "own_copy"]
+__all__ = ["Configs", "ConfigCache", "configs_of", "configs_table", "own_copy", "rank_order"]
 
 Configs = tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]
 """(labels, parameters, metrics) of a run's configurations, one row each, by position."""
@@ -33,6 +33,30 @@ Configs = tp.Tuple[tp.List[tp.Any], pd.DataFrame, pd.DataFrame]
 _SHAREABLE = (type(None), bool, int, float, complex, str, bytes, np.generic, date, timedelta, pd.Timedelta)
 """Immutable parameter values, which result frames may share with the cache (`datetime` and `pd.Timestamp`
 are `date`s)."""
+
+
+def rank_order(values: tp.ArrayLike, ascending: bool, finite_first: bool = True) -> np.ndarray:
+    """Positions of `values` (a metric over configurations), the better first: how `RunRegistry.best` and the
+    figures rank.
+
+    Finite values come first, in the order `ascending` says, then ±inf (with `finite_first`; otherwise they rank
+    as the numbers they are), then NaN. Ties keep their order (the sort is stable).
+
+    ```pycon
+    >>> import numpy as np
+    >>> from vectorbt.portfolio.registry.configs import rank_order
+    >>> values = [1.5, np.inf, np.nan, 2.0, -np.inf]
+    >>> rank_order(values, ascending=False).tolist()
+    [3, 0, 1, 4, 2]
+    >>> rank_order(values, ascending=False, finite_first=False).tolist()
+    [1, 3, 0, 4, 2]
+    ```
+    """
+    values = np.asarray(values, dtype=float)
+    nan = np.isnan(values)
+    key = np.where(nan, 0.0, values if ascending else -values)
+    group = np.where(nan, 2, np.where(np.isinf(values) & bool(finite_first), 1, 0))
+    return np.lexsort((key, group))  # stable: the last key sorts first
 
 
 def configs_of(record: RunRecord) -> Configs:

@@ -5,7 +5,8 @@ built-in exception that fits, so that existing `except KeyError:` or `except Val
 
 | error | also a | raised when |
 | --- | --- | --- |
-| `RunNotFoundError` | `KeyError` | no live run has that id (never registered, deleted, or a malformed id) |
+| `RunNotFoundError` | `KeyError` | no live run has that id (never registered, deleted, or a malformed id); or, for
+  `restore`, no run in the trash has it |
 | `IntegrityError` | `ValueError` | a run's file is missing or damaged: a pickle that does not match its recorded
   size, sha256 or signature, or metadata or metrics that cannot be read |
 | `ReadOnlyError` | `PermissionError` | a write is asked of a registry opened read-only |
@@ -33,13 +34,14 @@ class RegistryError(Exception):
 
 
 class RunNotFoundError(RegistryError, KeyError):
-    """No live run has this id.
+    """No live run has this id (or, for `restore` and purging, no run in the trash: `where` is then
+    `"the trash"`, and `detail` says when the run is live).
 
     A `KeyError`, so `reg[run_id]`-style code can catch it as usual."""
 
-    def __init__(self, run_id: object, detail: str = "") -> None:
+    def __init__(self, run_id: object, detail: str = "", where: str = "the registry") -> None:
         self.run_id = run_id
-        msg = f"run_id {run_id!r}: no such run in the registry"
+        msg = f"run_id {run_id!r}: no such run in {where}"
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)

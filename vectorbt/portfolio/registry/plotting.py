@@ -31,8 +31,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots as _make_subplots
 
 from vectorbt import _typing as tp
+from vectorbt.portfolio.registry.configs import rank_order
 from vectorbt.portfolio.registry.run import RunRecord
 from vectorbt.portfolio.registry.spec import check_metric, default_ascending, metrics_with_unit
+from vectorbt.portfolio.registry.validation import check_count
 from vectorbt.utils.figure import Figure
 
 __all__ = ["plot_runs", "heatmap", "plot_metrics", "REDUCE_RULES", "FRACTION_METRICS", "short_id", "label_text"]
@@ -68,10 +70,9 @@ def _position(record: RunRecord, label: tp.Any) -> int:
 
 def _ranked(record: RunRecord, metric: str) -> tp.List[int]:
     """Positions of the configurations of `record`, the better first, ranked as `RunRegistry.best` ranks
-    (default order of `metric`, NaN last, ties in column order)."""
-    values = pd.Series(record.metrics[metric].to_numpy(dtype=float))
-    order = values.sort_values(ascending=default_ascending(metric), na_position="last", kind="stable")
-    return [int(i) for i in order.index]
+    (default order of `metric`, finite values first, NaN last, ties in column order)."""
+    values = record.metrics[metric].to_numpy(dtype=float)
+    return [int(i) for i in rank_order(values, default_ascending(metric))]
 
 
 def short_id(run_id: str) -> str:
@@ -157,7 +158,8 @@ def plot_runs(
             run, or a dict `{run_id: label}` for some of them (the others follow `top`/`metric`). A label that
             a run does not have raises `KeyError`.
         top (int): Plot the `top` best configurations of each run by `metric` (ranked as `registry.best`
-            ranks: the metric's default order, NaN last). Default: the best one. Not with a label for all runs.
+            ranks: the metric's default order, finite values first, NaN last), a positive whole number.
+            Default: the best one. Not with a label for all runs.
         metric (str): Metric that ranks the configurations.
         normalize (bool): Divide each curve by its first value, so that runs with different capital compare
             (y axis "Value (normalized)"); otherwise plot the value in cash ("Value").
@@ -179,10 +181,7 @@ def plot_runs(
         raise TypeError("run_ids: expected a run id or a non-empty list of run ids")
     run_ids = list(dict.fromkeys(run_ids))
     metric = check_metric(metric)
-    if top is not None:
-        if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
-            raise ValueError(f"top: expected a positive integer, got {top!r}")
-        top = int(top)
+    top = check_count(top, "top", minimum=1)
     per_run = isinstance(column, dict)
     if per_run:
         unknown = [k for k in column if k not in run_ids]
@@ -211,7 +210,7 @@ def plot_runs(
         pf = registry.load(record.run_id)
         for pos in positions:
             label = _hashable(record.columns[pos])
-            sub = pf if pf.wrapper.ndim == 1 else pf[label]
+            sub = pf if pf.wrapper.get_ndim() == 1 else pf[label]  # a Series, or a single group
             value = sub.value()
             curve = _normalized(value, record.run_id, label) if normalize else value
             name = f"{record.name} [{short_id(record.run_id)}] {label_text(label)}".rstrip()

@@ -26,12 +26,11 @@ import hashlib
 import os
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec, integrity
-from vectorbt.portfolio.registry.configs import ConfigCache, configs_table
+from vectorbt.portfolio.registry.configs import ConfigCache, configs_table, rank_order
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params
 from vectorbt.portfolio.registry.integrity import ENV_KEY
@@ -43,6 +42,7 @@ from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id,
 from vectorbt.portfolio.registry.spec import (
     INTERNAL_FIELDS,
     METRIC_NAMES,
+    NOTES_PREVIEW_CHARS,
     PORTFOLIO,
     RUN_FIELDS,
     check_metric,
@@ -50,7 +50,18 @@ from vectorbt.portfolio.registry.spec import (
 )
 from vectorbt.portfolio.registry.stores.base import Problem, RunStore
 from vectorbt.portfolio.registry.stores.file_store import FileStore
-from vectorbt.portfolio.registry.validation import check_param_name, check_params, check_tags, check_text, parse_age
+from vectorbt.portfolio.registry.validation import (
+    check_count,
+    check_labels,
+    check_notes,
+    check_param_name,
+    check_params,
+    check_rate,
+    check_tags,
+    check_text,
+    check_year_freq,
+    parse_age,
+)
 
 __all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_KEY"]
 
@@ -165,9 +176,12 @@ class RunRegistry:
                 per-configuration parameters.
             name (str): Strategy name.
             params (dict): Parameters of the run: string keys, values of the kinds `codec` stores exactly
-                (numbers, strings, lists, tuples, dicts, NumPy scalars and arrays, timestamps, NaN, ±inf).
+                (numbers, strings, lists, tuples, dicts, NumPy scalars and arrays, timestamps, NaN, ±inf), each
+                value up to `validation.MAX_PARAM_CHARS` (524,288) characters stored and all together up to
+                `validation.MAX_PARAMS_CHARS`.
             tags (list of str): Labels to filter by.
-            notes (str): Free text.
+            notes (str): Free text, up to `validation.MAX_NOTES_CHARS` (131,072) characters; `list` and `best`
+                show its first `spec.NOTES_PREVIEW_CHARS` characters, `get` all of it.
             status (str): Optional lifecycle mark (`"candidate"`, `"rejected"`, `"live"`, ...).
             parent (str): Run id this run derives from (e.g. the in-sample sweep an out-of-sample test
                 picked its configuration from); must be a live run.
@@ -180,12 +194,14 @@ class RunRegistry:
                 anything, `"error"` raises `DuplicateRunError`. Detection is exact within one process;
                 two processes registering the same run at the same moment may both write it.
             year_freq, risk_free, required_return: Settings for the ratios, as `pf.stats` takes them
-                (default: `vbt.settings.returns`). Recorded with the run.
+                (default: `vbt.settings.returns`): a positive duration (`"365 days"`, `"252D"`) and two finite
+                numbers. Recorded with the run.
             progress (bool): Progress bar while computing the metrics of a large sweep: None (default) shows it
                 when interactive and the sweep is large, True or False decide (see
                 `vectorbt.portfolio.registry.metrics.compute_metrics`).
 
-        Bad input raises `TypeError` or `ValueError` naming the field, before anything is written.
+        Bad input raises `TypeError` or `ValueError` naming the field, before anything is written; so do
+        configuration labels that repeat (`pf` with the columns `["x", "x"]`).
         """
         import vectorbt as vbt
 
@@ -195,7 +211,7 @@ class RunRegistry:
         name = check_text(name, "name")
         params = check_params(params)
         tags = check_tags(tags)
-        notes = check_text(notes, "notes", allow_empty=True)
+        notes = check_notes(notes)
         if status is not None:
             status = check_text(status, "status")
         if parent is not None:
@@ -203,6 +219,9 @@ class RunRegistry:
                 raise RunNotFoundError(parent, "given as parent")
         if if_exists not in ("new", "skip", "error"):
             raise ValueError(f"if_exists: expected 'new', 'skip' or 'error', got {if_exists!r}")
+        year_freq = check_year_freq(year_freq)
+        risk_free = check_rate(risk_free, "risk_free")
+        required_return = check_rate(required_return, "required_return")
         provenance = capture(code)
 
         columns = pf.wrapper.get_columns()
@@ -218,6 +237,7 @@ class RunRegistry:
                 )
         labels = columns.tolist()
         codec.encode(labels, "columns")
+        check_labels(labels)
 
         settings = metric_settings(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return)
         fingerprint = data_fingerprint(pf)
@@ -272,6 +292,9 @@ class RunRegistry:
     def load(self, run_id: str, column: tp.Any = None) -> tp.Any:
         """Reload the portfolio of a run, or with `column` one configuration of it (as `pf[column]`).
 
+        A portfolio of one configuration (one column, or all columns grouped into one group) is returned
+        whole for its own label, which is what `pf[label]` would mean (vectorbt cannot index it further).
+
         The pickle's size and sha256 (and signature, with a signing key) are verified before anything is
         unpickled; a mismatch raises `IntegrityError`. Unpickling runs code stored in the file: load only
         from registries you trust (see "Security" in the user guide)."""
@@ -284,7 +307,7 @@ class RunRegistry:
         if column is None:
             return pf
         pos = self._column_position(record, column)
-        if pf.wrapper.ndim == 1:
+        if pf.wrapper.get_ndim() == 1:  # a Series, or a single group (`group_by=True`): the whole portfolio
             return pf
         return pf[record.columns[pos]]
 
@@ -339,6 +362,19 @@ class RunRegistry:
         return apply_where(frame, where)  # parsed and checked: never run as code
 
     @staticmethod
+    def _preview_notes(frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` with notes longer than `NOTES_PREVIEW_CHARS` cut to that many characters and `...`."""
+        if "notes" not in frame.columns:
+            return frame
+        notes = frame["notes"].to_numpy(dtype=object)
+        long = [isinstance(v, str) and len(v) > NOTES_PREVIEW_CHARS for v in notes]
+        if not any(long):
+            return frame
+        frame = frame.copy()
+        frame["notes"] = [v[:NOTES_PREVIEW_CHARS] + "..." if cut else v for v, cut in zip(notes, long)]
+        return frame
+
+    @staticmethod
     def _sort(frame: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
         if by not in frame.columns and by != frame.index.name:
             raise ValueError(f"sort_by: no column {by!r}; columns are: {', '.join(map(str, frame.columns))}")
@@ -361,19 +397,23 @@ class RunRegistry:
 
         Columns: the run fields (`name`, `created_at`, `tags`, `notes`, `status`, `parent`, `n_columns`,
         `column`), one column per parameter and one per metric. A sweep run shows its best configuration by
-        `sharpe_ratio` (`run.LIST_METRIC`, NaN ranking last): `column` names it, and its per-configuration
-        parameters and metrics fill the row. `best` ranks every configuration instead.
+        `sharpe_ratio` (`spec.LIST_METRIC`), ranked as `best` ranks by default (finite values first, then ±inf,
+        NaN last): `column` names it, and its per-configuration parameters and metrics fill the row. `best` ranks
+        every configuration instead. `notes` shows the first `spec.NOTES_PREVIEW_CHARS` characters of the
+        notes (with `...` when cut); `where` searches them whole, and `get` returns them whole.
 
         Args:
             name: Keep runs with this strategy name (or any of these names).
             tags: Keep runs carrying all of these tags.
             where: A pandas query over the columns, e.g. `"sharpe_ratio > 1 and fast < 20"`.
-            sort_by: Column to sort by (NaN last); default: creation time, newest first.
+            sort_by: Column to sort by (NaN last, ±inf as the numbers they are); default: creation time,
+                newest first.
             ascending: Sort order.
-            limit: Keep the first `limit` rows after sorting.
+            limit: Keep the first `limit` rows after sorting: a whole number (0 keeps none) or None (all).
             status, parent: Keep runs with this status (or any of these) or this parent run.
             deleted: List the runs in the trash instead (with `deleted_at`).
         """
+        limit = check_count(limit, "limit")
         frame = self._runs(name, tags, status, parent, deleted)
         param_names = frame["param_names"]
         hidden = [*INTERNAL_FIELDS, *([] if deleted else ["deleted_at"])]
@@ -383,9 +423,8 @@ class RunRegistry:
         else:
             frame = self._sort(frame, sort_by, ascending)
         if limit is not None:
-            if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 0:
-                raise ValueError(f"limit: expected a non-negative integer, got {limit!r}")
-            frame = frame.iloc[: int(limit)]
+            frame = frame.iloc[:limit]
+        frame = self._preview_notes(frame)
         return drop_absent_params(frame, present_params(param_names.loc[frame.index]))
 
     def _configs(self, run_id: str) -> tp.Any:
@@ -402,17 +441,26 @@ class RunRegistry:
         *,
         status: tp.Union[None, str, tp.Sequence[str]] = None,
         parent: tp.Optional[str] = None,
+        finite_first: bool = True,
     ) -> pd.DataFrame:
         """The best configurations across all matching runs, one row per configuration, the better first.
 
         Ranks descending by default, which puts `max_drawdown` (a negative fraction) closest to zero first;
-        `max_drawdown_duration` and `total_fees_paid` rank ascending. `ascending` overrides. NaN ranks last.
+        `max_drawdown_duration` and `total_fees_paid` rank ascending. `ascending` overrides. `n` keeps the first
+        `n` rows: a whole number (0 keeps none) or None (all).
+
+        **Non-finite values rank after finite ones**, then NaN last: a configuration that never trades has a
+        `sharpe_ratio` (and `sortino_ratio`, ...) of inf, as `pf.stats()` says, and would otherwise top every
+        sweep with dead parameter combinations. `finite_first=False` ranks ±inf as the numbers they are (+inf
+        first when descending), NaN still last. Ties keep the order of runs (oldest first) and columns.
 
         Columns: `run_id`, `column` (the configuration's label, as `load(run_id, column=...)` takes it), the
         run fields, one column per parameter (run params merged with the sweep's column levels) and one per
-        metric. `name`, `tags`, `status` and `parent` filter runs; `where` filters configurations.
+        metric. `name`, `tags`, `status` and `parent` filter runs; `where` filters configurations. `notes` shows
+        a preview, as in `list`.
         """
         metric = check_metric(metric)
+        n = check_count(n, "n")
         if ascending is None:
             ascending = default_ascending(metric)
         runs = self._runs(name, tags, status, parent)
@@ -420,9 +468,10 @@ class RunRegistry:
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
         frame, run_params = configs_table(runs.index, fields, self._configs)
         frame = self._query(frame, where)
-        frame = self._sort(frame, metric, ascending)
+        frame = frame.iloc[rank_order(frame[metric].to_numpy(dtype=float), ascending, finite_first)]
         if n is not None:
-            frame = frame.iloc[: int(n)]
+            frame = frame.iloc[:n]
+        frame = self._preview_notes(frame)
         present = {p for run_id in frame["run_id"].unique() for p in run_params.get(run_id, ())}
         return drop_absent_params(frame.reset_index(drop=True), present, keep=("run_id",))
 
@@ -464,7 +513,7 @@ class RunRegistry:
         if name is not None:
             changes["name"] = check_text(name, "name")
         if notes is not None:
-            changes["notes"] = check_text(notes, "notes", allow_empty=True)
+            changes["notes"] = check_notes(notes)
         if status is not None:
             changes["status"] = check_text(status, "status", allow_empty=True) or None
         new_tags = None if tags is None else check_tags(tags)
@@ -490,7 +539,8 @@ class RunRegistry:
             self.store.purge(run_id)
 
     def restore(self, run_id: str) -> RunRecord:
-        """Bring a run back from the trash."""
+        """Bring a run back from the trash. A run that is not there raises `RunNotFoundError`, which says so
+        when the run is live."""
         self.store.check_writable()
         return self.store.restore(check_run_id(run_id))
 

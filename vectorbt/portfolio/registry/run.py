@@ -30,7 +30,7 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import IntegrityError, RunNotFoundError, SchemaVersionError
-from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, PORTFOLIO, default_ascending
+from vectorbt.portfolio.registry.spec import CONFIGS, LIST_METRIC, METRIC_NAMES, PARTS, PORTFOLIO, default_ascending
 
 __all__ = [
     "RunRecord",
@@ -44,7 +44,17 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-"""Format of a run's metadata. Readers refuse a larger number with `SchemaVersionError`."""
+"""Format of the runs this version writes. Readers refuse a number larger than `READ_SCHEMA_VERSION` with
+`SchemaVersionError`.
+
+- 1: the portfolio is `pf.dumps()` (dill), loaded by full unpickling; `run.json` keys the parts' checksums by
+  file name (`"files"`).
+- 2: the portfolio is the registry's own container (`vectorbt.portfolio.registry.portfolio_format`), loaded
+  with a restricted unpickler; the run also has a columnar table of its configurations (`"configs"`);
+  `run.json` keys the parts by role (`"parts"`) and lists the classes trusted beyond the safe ones."""
+
+READ_SCHEMA_VERSION = 2
+"""Newest format of a run's metadata that this version reads."""
 
 RUN_ID_PATTERN = re.compile(r"\A[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}\Z")
 """A run id: UTC creation time to the microsecond, then 32 random bits. Nothing else reaches a path."""
@@ -55,7 +65,7 @@ RECORD_FILE = "run.json"
 METRICS_FILE = "metrics.npy"
 """Name of a record's metric matrix serialized as `RunRecord.metrics_bytes` (in run folders and archives)."""
 
-PART_FILES = {PORTFOLIO: "portfolio.pkl"}
+PART_FILES = {PORTFOLIO: "portfolio.pkl", CONFIGS: "configs.npz"}
 """File name of each stored part (by role, see `vectorbt.portfolio.registry.spec.PARTS`) in run folders and
 archives. Metadata of schema 1 keys its checksums by these names (`"files"` in `run.json`), and errors about a
 part name its file (`IntegrityError.file`)."""
@@ -167,8 +177,12 @@ class RunRecord:
     updated_at: tp.Optional[datetime] = None
     """Time of the last `update`, if any."""
 
+    trusted_classes: tp.List[str] = field(default_factory=list)
+    """Classes (`"module.QualName"`) that loading the portfolio must trust beyond the safe ones, as given to
+    `register(trusted_classes=...)` (schema 2)."""
+
     schema_version: int = SCHEMA_VERSION
-    """Format of the stored metadata."""
+    """Format of the stored run (see `SCHEMA_VERSION`)."""
 
     # ############# Derived views ############# #
 
@@ -251,7 +265,9 @@ class RunRecord:
             "settings": codec.encode(self.settings, "settings"),
             "versions": dict(self.versions),
             "data_fingerprint": self.data_fingerprint,
-            "files": self.files,
+            **({"files": self.files} if self.schema_version < 2 else
+               {"parts": {role: dict(info) for role, info in self.parts.items()},
+                "trusted_classes": list(self.trusted_classes)}),
             "provenance": codec.encode(self.provenance, "provenance"),
             "identity": self.identity,
         }
@@ -262,10 +278,10 @@ class RunRecord:
         version = data.get("schema_version")
         if not isinstance(version, int):
             raise SchemaVersionError(f"run {data.get('run_id')!r}: metadata has no schema_version")
-        if version > SCHEMA_VERSION:
+        if version > READ_SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"run {data.get('run_id')!r} was written with schema_version {version}; this version of "
-                f"vectorbt-registry reads up to {SCHEMA_VERSION}: upgrade the package"
+                f"vectorbt-registry reads up to {READ_SCHEMA_VERSION}: upgrade the package"
             )
         columns = codec.decode(data["columns"])
         names = list(data.get("metric_names", METRIC_NAMES))
@@ -288,7 +304,9 @@ class RunRecord:
             settings=codec.decode(data.get("settings", {})),
             versions=dict(data.get("versions", {})),
             data_fingerprint=data.get("data_fingerprint", ""),
-            parts={_PART_ROLES.get(name, name): info for name, info in data.get("files", {}).items()},
+            parts=dict(data["parts"]) if version >= 2 else {
+                _PART_ROLES.get(name, name): info for name, info in data.get("files", {}).items()},
+            trusted_classes=list(data.get("trusted_classes", [])),
             provenance=codec.decode(data.get("provenance", {})),
             identity=data.get("identity", ""),
             schema_version=version,
@@ -330,14 +348,25 @@ class RunRecord:
         np.save(buf, np.ascontiguousarray(self.metrics.to_numpy(dtype=np.float64)), allow_pickle=False)
         return buf.getvalue()
 
+    def check_parts(self, parts: tp.Mapping[str, bytes]) -> None:
+        """Raise `ValueError` unless `parts` holds exactly the parts this record lists (roles of `spec.PARTS`):
+        what a store checks before it stores a new run."""
+        unknown = [role for role in parts if role not in PARTS]
+        if unknown or set(parts) != set(self.parts):
+            raise ValueError(f"parts: run {self.run_id!r} lists the parts {', '.join(self.parts) or 'none'}, "
+                             f"got {', '.join(map(str, parts)) or 'none'}")
+
     def copy(self, **changes: tp.Any) -> "RunRecord":
         """A copy with some fields changed (containers copied, so the copy shares nothing mutable)."""
         new = replace(self, **changes)
-        for name in ("params", "settings", "versions", "provenance", "parts"):
+        for name in ("params", "settings", "versions", "provenance"):
             if name not in changes:
                 setattr(new, name, dict(getattr(self, name)))
-        if "tags" not in changes:
-            new.tags = list(self.tags)
+        if "parts" not in changes:
+            new.parts = {role: dict(info) for role, info in self.parts.items()}
+        for name in ("tags", "trusted_classes"):
+            if name not in changes:
+                setattr(new, name, list(getattr(self, name)))
         if "metrics" not in changes:
             new.metrics = self.metrics.copy()
         return new
@@ -356,10 +385,17 @@ def _parse_time(value: tp.Optional[str]) -> tp.Optional[datetime]:
 # ############# Summary rows: what the index keeps per run ############# #
 
 def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
-    """The JSON-compatible index row of a run: its fields plus its best configuration (by `LIST_METRIC`).
+    """The JSON-compatible index row of a run: its fields plus its best configuration by `LIST_METRIC` (the best
+    finite value, as `RunRegistry.best` ranks by default; only when there is none, +inf before -inf, NaN last).
 
     Rows are what stores keep in their index, so that listing needs neither pickles nor full metadata."""
     pos = record.best_position(LIST_METRIC) if LIST_METRIC in record.metrics.columns else 0
+    if LIST_METRIC in record.metrics.columns:
+        values = record.metrics[LIST_METRIC].to_numpy(dtype=float)
+        finite = np.flatnonzero(np.isfinite(values))
+        if len(finite):  # a configuration that never trades has a ratio of inf: not the one to show
+            ascending = default_ascending(LIST_METRIC)
+            pos = int(finite[np.argmin(values[finite]) if ascending else np.argmax(values[finite])])
     has_cols = record.n_columns > 0
     metrics = record.metrics.iloc[pos].to_dict() if has_cols else {}
     return {

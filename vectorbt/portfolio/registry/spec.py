@@ -37,7 +37,9 @@ __all__ = [
     "default_ascending",
     "metrics_with_unit",
     "LIST_METRIC",
+    "NOTES_PREVIEW_CHARS",
     "PORTFOLIO",
+    "CONFIGS",
     "PARTS",
 ]
 
@@ -129,7 +131,12 @@ METRIC_NAMES: tp.Tuple[str, ...] = tuple(m.name for m in METRICS)
 _BY_NAME = {m.name: m for m in METRICS}
 
 LIST_METRIC = "sharpe_ratio"
-"""Metric that picks the configuration a sweep run shows in `RunRegistry.list` (NaN ranks last)."""
+"""Metric that picks the configuration a sweep run shows in `RunRegistry.list`, ranked as `RunRegistry.best`
+ranks by default: the best finite value, else +inf or -inf, NaN last."""
+
+NOTES_PREVIEW_CHARS = 200
+"""Characters of a run's notes that `RunRegistry.list` and `best` show, with `...` appended when the notes are
+longer; `where` searches them whole, and `get` and `compare` return them whole."""
 
 
 def metric(name: str) -> MetricSpec:
@@ -182,7 +189,7 @@ FIELDS: tp.Tuple[FieldSpec, ...] = (
     FieldSpec("name", "text", "strategy name"),
     FieldSpec("created_at", "time", "creation time (UTC)"),
     FieldSpec("tags", "tags", "the run's tags"),
-    FieldSpec("notes", "text", "free text"),
+    FieldSpec("notes", "text", "free text (list and best show its first NOTES_PREVIEW_CHARS characters)"),
     FieldSpec("status", "text", "lifecycle mark, or None"),
     FieldSpec("parent", "text", "id of the run this one derives from, or None"),
     FieldSpec("n_columns", "int", "number of configurations"),
@@ -203,5 +210,9 @@ INTERNAL_FIELDS: tp.Tuple[str, ...] = ("identity", "param_names")
 PORTFOLIO = "portfolio"
 """Role of the stored portfolio among a run's parts (`RunRecord.parts`)."""
 
-PARTS: tp.Tuple[str, ...] = (PORTFOLIO,)
-"""Roles of the parts a store keeps for a run beside its record, each checksummed in `RunRecord.parts`."""
+CONFIGS = "configs"
+"""Role of the columnar table of a run's configurations (labels and metrics) that `RunRegistry.best` reads."""
+
+PARTS: tp.Tuple[str, ...] = (PORTFOLIO, CONFIGS)
+"""Roles of the parts a store may keep for a run beside its record, each checksummed in `RunRecord.parts`.
+A run has the parts its record lists (runs of schema 1 have only the portfolio)."""

@@ -69,7 +69,7 @@ class TransferReport:
 def _run_files(registry: tp.Any, run_id: str) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
     """A run's record and its archive members, its portfolio verified (signature included, with a key)."""
     record = registry.get(run_id)
-    parts = {role: registry.store.read_part(run_id, role) for role in PARTS}
+    parts = {role: registry.store.read_part(run_id, role) for role in record.parts}
     registry.verify(record, parts[PORTFOLIO])
     files = {RECORD_FILE: record.meta_bytes(), METRICS_FILE: record.metrics_bytes()}
     files.update({PART_FILES[role]: data for role, data in parts.items()})
@@ -78,7 +78,17 @@ def _run_files(registry: tp.Any, run_id: str) -> tp.Tuple[RunRecord, tp.Dict[str
 
 def export_runs(registry: tp.Any, run_ids: tp.List[str], path: tp.FileName,
                 progress: tp.Optional[bool] = None) -> tp.List[str]:
-    """Write the runs into a new archive at `path` (replacing a file there only once the archive is complete)."""
+    """Write the runs into a new archive at `path` (replacing a file there only once the archive is complete).
+
+    `path` is a file name (`~` expands); a folder, or a file in a folder that does not exist, raises `ValueError`
+    naming it, before anything is read. Errors of the medium raise `OSError` naming `path`."""
+    path = _archive_path(path)
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"path: {path} is a folder; give the archive's file name, e.g. "
+                         f"{os.path.join(path, 'runs.zip')}")
+    if not os.path.isdir(folder):
+        raise ValueError(f"path: {path}: the folder {folder} does not exist")
     buf = io.BytesIO()
     manifest = {"format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION,
                 "created_at": datetime.now(timezone.utc).isoformat(), "runs": []}
@@ -89,8 +99,20 @@ def export_runs(registry: tp.Any, run_ids: tp.List[str], path: tp.FileName,
                 archive.writestr(f"runs/{run_id}/{name}", data)
             manifest["runs"].append({"run_id": run_id, "files": {n: sha256(d) for n, d in files.items()}})
         archive.writestr(MANIFEST, codec.dumps(manifest, indent=1))
-    atomic_write(os.fspath(path), buf.getvalue())
+    try:
+        atomic_write(path, buf.getvalue())
+    except OSError as e:  # it names the temporary file beside path: name the archive instead
+        if e.errno is None:
+            raise OSError(f"{path}: {e} (writing the archive)") from e
+        raise OSError(e.errno, f"{e.strerror} (writing the archive)", path) from e
     return list(run_ids)
+
+
+def _archive_path(path: tp.Any) -> str:
+    """`path` of `export`/`import_` as a string with `~` expanded; `TypeError` naming it otherwise."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a file name, got {type(path).__name__}")
+    return os.path.expanduser(os.fspath(path))
 
 
 def _read_record(run_id: str, files: tp.Dict[str, bytes]) -> RunRecord:
@@ -128,12 +150,13 @@ def import_runs(dst: tp.Any, path: tp.FileName, run_ids: tp.Optional[tp.Sequence
                 progress: tp.Optional[bool] = None) -> TransferReport:
     """Bring the runs of an archive into `dst` (see `RunRegistry.import_`)."""
     report = TransferReport()
+    path = _archive_path(path)
     try:
-        archive = zipfile.ZipFile(os.fspath(path))
+        archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:  # zipfile's word for a file that is not a zip archive
-        raise ValueError(f"path: {os.fspath(path)} is not a registry archive (not a zip file)") from e
+        raise ValueError(f"path: {path} is not a registry archive (not a zip file)") from e
     except IsADirectoryError as e:
-        raise ValueError(f"path: {os.fspath(path)} is a folder, not a registry archive") from e
+        raise ValueError(f"path: {path} is a folder, not a registry archive") from e
     with archive:
         try:
             manifest = codec.loads(archive.read(MANIFEST))
@@ -178,10 +201,11 @@ def import_runs(dst: tp.Any, path: tp.FileName, run_ids: tp.Optional[tp.Sequence
                     if sha256(data) != digest:
                         raise IntegrityError(run_id, name, "sha256 does not match the archive's manifest")
                     files[name] = data
-                missing = [PART_FILES[role] for role in PARTS if PART_FILES[role] not in files]
+                record = _read_record(run_id, files)
+                missing = [PART_FILES[role] for role in record.parts if PART_FILES[role] not in files]
                 if missing:
                     raise IntegrityError(run_id, missing[0], "not in the archive")
-                return _read_record(run_id, files), {role: files[PART_FILES[role]] for role in PARTS}
+                return record, {role: files[PART_FILES[role]] for role in record.parts}
 
             _bring_in(dst, report, run_id, load, existing)
     return report
@@ -194,7 +218,7 @@ def copy_runs(src: tp.Any, dst: tp.Any, run_ids: tp.List[str], progress: tp.Opti
     for run_id in progress_bar(run_ids, len(run_ids), "copying runs", progress):
         def load(run_id: str = run_id) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
             record, files = _run_files(src, run_id)
-            return record, {role: files[PART_FILES[role]] for role in PARTS}
+            return record, {role: files[PART_FILES[role]] for role in record.parts}
 
         _bring_in(dst, report, run_id, load, existing)
     return report

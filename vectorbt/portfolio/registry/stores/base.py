@@ -52,7 +52,10 @@ from vectorbt.portfolio.registry.run import RunRecord
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.query import Query
 
-__all__ = ["RunStore", "Problem", "PROBLEM_KINDS"]
+__all__ = ["RunStore", "Problem", "PROBLEM_KINDS", "LIVE_DETAIL"]
+
+LIVE_DETAIL = "it is live; only deleted runs can be restored or purged"
+"""`RunNotFoundError.detail` of `restore` and `purge` for a run that is live, not in the trash."""
 
 PROBLEM_KINDS = ("leftover", "orphan", "index_drift", "unreadable", "checksum")
 """Kinds of `Problem` that `RunStore.check` and `RunRegistry.check` report."""
@@ -85,10 +88,14 @@ class RunStore(ABC):
     read_only: bool = False
     """Whether writes are refused with `ReadOnlyError`."""
 
+    read_only_reason: tp.Optional[str] = None
+    """Why the store is read-only when nobody asked for it (e.g. `FileStore` on a folder this process may not
+    write to); None otherwise. `check_writable` says it."""
+
     def check_writable(self) -> None:
         """Raise `ReadOnlyError` (saying why) if this store refuses writes. Every writing verb calls it first."""
         if self.read_only:
-            raise ReadOnlyError(f"{self!r} is read-only: cannot write to it")
+            raise ReadOnlyError(f"{self!r} is read-only: {self.read_only_reason or 'cannot write to it'}")
 
     # ############# Writing ############# #
 
@@ -119,8 +126,8 @@ class RunStore(ABC):
     def restore(self, run_id: str) -> RunRecord:
         """Move a run back from the trash, clearing `deleted_at`; return its record.
 
-        Raises `RunNotFoundError` if the trash holds no run with that id (`detail` says so when it is live),
-        `ReadOnlyError`."""
+        Raises `RunNotFoundError` if the trash holds no run with that id (`where="the trash"`, and the detail
+        `LIVE_DETAIL` when the run is live), `ReadOnlyError`."""
 
     @abstractmethod
     def purge(self, run_id: str) -> None:

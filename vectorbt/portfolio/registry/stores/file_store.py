@@ -31,9 +31,11 @@ which the run folders can always rebuild. `docs/design.md` explains the choice.
 """
 
 import contextlib
+import functools
 import os
 import shutil
 import time
+import warnings
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -45,6 +47,7 @@ from vectorbt.portfolio.registry.errors import (
     DuplicateRunError,
     IntegrityError,
     NotARegistryError,
+    ReadOnlyError,
     RegistryError,
     RunNotFoundError,
     SchemaVersionError,
@@ -59,7 +62,7 @@ from vectorbt.portfolio.registry.run import (
     summary_row,
 )
 from vectorbt.portfolio.registry.spec import PARTS
-from vectorbt.portfolio.registry.stores.base import Problem, RunStore
+from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore
 from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, Event, FileIndex, folder_ids
 
 __all__ = ["FileStore"]
@@ -84,14 +87,49 @@ LEFTOVER_GRACE_SECONDS = 3600.0
 LAYOUT_NAMES = (RUNS_DIR, TRASH_DIR, INDEX_DIR, LOCK_FILE)
 """What the root holds besides `registry.json`."""
 
+_VERBS = {"create": "write a new run", "update": "change the run", "trash": "move the run to the trash",
+          "restore": "restore the run", "purge": "purge the run", "rebuild_index": "rebuild the index",
+          "repair": "repair the registry"}
+
+
+def _user_path(path: str) -> str:
+    """`path` without the staging folders and temporary files of a write in progress: the folder the user
+    knows (`<root>/runs` for `<root>/runs/.staging-.../.run.json....tmp`)."""
+    while os.path.basename(path).startswith(STAGING_PREFIX) or is_temp_name(os.path.basename(path)):
+        path = os.path.dirname(path)
+    return path
+
+
+def _permission_checked(verb: tp.Callable) -> tp.Callable:
+    """Turn a `PermissionError` of a writing verb (a registry folder this process may not write to, although
+    the registry opened writable) into a `ReadOnlyError` naming the registry, what could not be done and the
+    folder or file refused, never an internal staging or temporary path."""
+
+    @functools.wraps(verb)
+    def checked(self: "FileStore", *args: tp.Any, **kwargs: tp.Any) -> tp.Any:
+        try:
+            return verb(self, *args, **kwargs)
+        except ReadOnlyError:
+            raise
+        except PermissionError as e:
+            where = _user_path(os.fspath(e.filename)) if e.filename else self.root
+            raise ReadOnlyError(
+                f"registry {self.root}: could not {_VERBS.get(verb.__name__, verb.__name__)}: permission denied "
+                f"writing to {where} (this process may not write there; check the permissions of the registry's "
+                "folders)"
+            ) from e
+
+    return checked
+
 
 class FileStore(RunStore):
     """A registry in a folder of the local file system (or any file system with atomic rename).
 
     Args:
         path (str or Path): The registry folder. Created (with parents) if missing, unless read-only.
-        read_only (bool): Refuse every write with `ReadOnlyError`. A folder the process cannot write to is
-            opened read-only by itself.
+        read_only (bool): Refuse every write with `ReadOnlyError`. A registry whose folders this process
+            may not write to (permissions) opens read-only by itself, with a `UserWarning` saying so; its
+            `read_only_reason` and the `ReadOnlyError` of every write say why.
 
     Raises `NotARegistryError` for a folder that holds other things, and `SchemaVersionError` for a registry
     written by a newer version of this package.
@@ -106,7 +144,7 @@ class FileStore(RunStore):
     """
 
     def __init__(self, path: tp.FileName, read_only: bool = False) -> None:
-        self.root = os.path.abspath(os.fspath(path))
+        self.root = os.path.abspath(os.path.expanduser(os.fspath(path)))
         self._runs = os.path.join(self.root, RUNS_DIR)
         self._trash = os.path.join(self.root, TRASH_DIR)
         self._index = os.path.join(self.root, INDEX_DIR)
@@ -170,7 +208,16 @@ class FileStore(RunStore):
                 f"{self.root}: registry layout schema_version {version!r}; this version of "
                 f"vectorbt-registry reads up to {STORE_SCHEMA_VERSION}: upgrade the package"
             )
-        self.read_only = bool(read_only) or not os.access(self.root, os.W_OK)
+        self.read_only = bool(read_only)
+        if not self.read_only:
+            refused = [p for p in (self.root, self._runs, self._trash, self._index, self._events)
+                       if os.path.isdir(p) and not os.access(p, os.W_OK)]
+            if refused:
+                self.read_only = True
+                self.read_only_reason = (f"opened read-only because this process may not write to {refused[0]} "
+                                         "(permissions)")
+                warnings.warn(f"registry {self.root}: {self.read_only_reason}; pass read_only=True to open it "
+                              "read-only without this warning", UserWarning, stacklevel=4)
 
     def _is_unfinished_layout(self) -> bool:
         """Whether the root holds nothing, or nothing but the empty beginnings of a registry that another
@@ -202,7 +249,10 @@ class FileStore(RunStore):
     def _existing_dir(self, run_id: str, deleted: bool) -> str:
         path = self._run_dir(run_id, deleted)
         if not os.path.isfile(os.path.join(path, META_FILE)):
-            raise RunNotFoundError(run_id, "it is in the trash" if not deleted and self._in_trash(run_id) else "")
+            if deleted:
+                live = os.path.isfile(os.path.join(self._runs, run_id, META_FILE))
+                raise RunNotFoundError(run_id, LIVE_DETAIL if live else "", where="the trash")
+            raise RunNotFoundError(run_id, "it is in the trash" if self._in_trash(run_id) else "")
         return path
 
     def _in_trash(self, run_id: str) -> bool:
@@ -213,6 +263,7 @@ class FileStore(RunStore):
 
     # ############# Writing ############# #
 
+    @_permission_checked
     def create(self, record: RunRecord, parts: tp.Mapping[str, bytes]) -> None:
         self.check_writable()
         run_id = check_run_id(record.run_id)
@@ -220,9 +271,8 @@ class FileStore(RunStore):
         if self._taken(run_id):
             raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
         # everything that can fail on bad data fails here, before anything is written
-        if set(parts) != set(PARTS):
-            raise ValueError(f"parts: expected the parts {', '.join(PARTS)}, got {', '.join(map(str, parts))}")
-        files = {PART_FILES[role]: parts[role] for role in PARTS}
+        record.check_parts(parts)
+        files = {PART_FILES[role]: data for role, data in parts.items()}
         files.update({METRICS_FILE: record.metrics_bytes(), META_FILE: record.meta_bytes()})
         row = summary_row(record)
         staging = self._staging_name(self._runs, run_id)
@@ -234,7 +284,7 @@ class FileStore(RunStore):
             with self._lock:
                 if self._taken(run_id):
                     raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
-                event = self.index.prepare_event(run_id, row)
+                event = self.index.prepare_event(run_id, row, durable=False)
                 try:
                     os.rename(staging, target)  # the commit point
                 except BaseException:
@@ -293,6 +343,7 @@ class FileStore(RunStore):
             discard(meta_tmp)
             raise
 
+    @_permission_checked
     def update(self, run_id: str, change: tp.Callable[[RunRecord], RunRecord]) -> RunRecord:
         with self._changing():
             path = self._existing_dir(run_id, deleted=False)
@@ -308,6 +359,7 @@ class FileStore(RunStore):
             self.index.commit_event(event, path)
             return record
 
+    @_permission_checked
     def trash(self, run_id: str, deleted_at: datetime) -> RunRecord:
         with self._changing():
             src = self._existing_dir(run_id, deleted=False)
@@ -334,6 +386,7 @@ class FileStore(RunStore):
             self.index.commit_event(event, self._runs, self._trash, dst)
             return record
 
+    @_permission_checked
     def restore(self, run_id: str) -> RunRecord:
         with self._changing():
             src = self._existing_dir(run_id, deleted=True)
@@ -354,6 +407,7 @@ class FileStore(RunStore):
             self.index.commit_event(event, self._trash, self._runs)
             return record
 
+    @_permission_checked
     def purge(self, run_id: str) -> None:
         with self._changing():
             src = self._existing_dir(run_id, deleted=True)
@@ -409,6 +463,7 @@ class FileStore(RunStore):
     def __contains__(self, run_id: object) -> bool:
         return is_run_id(run_id) and self.index.is_live(run_id)
 
+    @_permission_checked
     def rebuild_index(self) -> int:
         self.check_writable()
         with self._lock:
@@ -491,6 +546,7 @@ class FileStore(RunStore):
                 problems.append(Problem("index_drift", run_id, INDEX_DIR, "index row differs from run.json"))
         return problems
 
+    @_permission_checked
     def repair(self) -> tp.List[str]:
         self.check_writable()
         actions = []

@@ -19,11 +19,11 @@ from datetime import datetime
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import DuplicateRunError, RunNotFoundError
+from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
 from vectorbt.portfolio.registry.index import SummaryIndex
-from vectorbt.portfolio.registry.run import RunRecord, check_run_id, is_run_id, summary_row
+from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, summary_row
 from vectorbt.portfolio.registry.spec import PARTS
-from vectorbt.portfolio.registry.stores.base import Problem, RunStore
+from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore
 
 __all__ = ["InMemoryStore"]
 
@@ -65,8 +65,8 @@ class InMemoryStore(RunStore):
         if record is None or (record.deleted_at is not None) != deleted:
             detail = ""
             if record is not None:
-                detail = "it is in the trash" if record.deleted_at is not None else "it is live, not in the trash"
-            raise RunNotFoundError(run_id, detail)
+                detail = "it is in the trash" if record.deleted_at is not None else LIVE_DETAIL
+            raise RunNotFoundError(run_id, detail, where="the trash" if deleted else "the registry")
         return record
 
     @staticmethod
@@ -84,10 +84,9 @@ class InMemoryStore(RunStore):
     def create(self, record: RunRecord, parts: tp.Mapping[str, bytes]) -> None:
         self.check_writable()
         run_id = check_run_id(record.run_id)
-        if set(parts) != set(PARTS):
-            raise ValueError(f"parts: expected the parts {', '.join(PARTS)}, got {', '.join(map(str, parts))}")
+        record.check_parts(parts)
         stored = self._clone(record)
-        data = {role: bytes(parts[role]) for role in PARTS}
+        data = {role: bytes(part) for role, part in parts.items()}
         with self._data.lock:
             if run_id in self._data.records:
                 raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
@@ -140,7 +139,10 @@ class InMemoryStore(RunStore):
             raise ValueError(f"role: {role!r} is not a part of a run; parts are {', '.join(PARTS)}")
         with self._data.lock:
             self._get(run_id, deleted)
-            return self._data.parts[run_id][role]
+            part = self._data.parts[run_id].get(role)
+            if part is None:
+                raise IntegrityError(run_id, PART_FILES[role], f"run {run_id!r} has no {role} part")
+            return part
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
         with self._data.lock:
