@@ -22,6 +22,7 @@ from vectorbt.portfolio.registry import (
 )
 from vectorbt.portfolio.registry._io import FileLock
 from vectorbt.portfolio.registry.index import read_snapshot, snapshot_bytes
+from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION
 from vectorbt.portfolio.registry.stores import file_index, file_store
 from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite, files_of, hard_timeout, start_forkserver, tiny_pf
 
@@ -377,9 +378,10 @@ def test_newer_schema_versions_are_refused(tmp_path, pf):
     other = reg.register(pf, name="b")
     meta_path = path / "runs" / rec.run_id / "run.json"
     meta = json.loads(meta_path.read_text())
-    meta["schema_version"] = 2
+    newer = READ_SCHEMA_VERSION + 1
+    meta["schema_version"] = newer
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(SchemaVersionError, match=r"schema_version 2.*upgrade"):
+    with pytest.raises(SchemaVersionError, match=rf"schema_version {newer}.*upgrade"):
         reg.get(rec.run_id)
     with pytest.raises(SchemaVersionError):
         reg.load(rec.run_id)

@@ -50,12 +50,15 @@ def _name_the_file(e: OSError, path: str) -> None:
         e.filename = path
 
 
-def write_temp(path: tp.FileName, data: bytes) -> str:
+def write_temp(path: tp.FileName, data: bytes, durable: bool = True) -> str:
     """The first half of `atomic_write`: write `data` to a new temporary file beside `path` and fsync it;
     return the temporary file's path. `commit` moves it into place, `discard` removes it.
 
     Preparing every file of a change first and only then renaming them into place keeps the part that can
-    fail for lack of space or quota before the point where the change becomes visible."""
+    fail for lack of space or quota before the point where the change becomes visible.
+
+    `durable=False` skips the fsync: for derived data that can be rebuilt, where a power loss may leave the
+    file empty or gone (readers must then ignore it), never half of one version and half of another."""
     path = os.fspath(path)
     folder, name = os.path.split(path)
     tmp = os.path.join(
@@ -69,7 +72,8 @@ def write_temp(path: tp.FileName, data: bytes) -> str:
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
         except BaseException:

@@ -79,6 +79,7 @@ class Event(tp.NamedTuple):
     path: str
     run_id: str
     row: tp.Optional[tp.Dict[str, tp.Any]]
+    durable: bool = True
 
 _event_lock = threading.Lock()
 _last_event_ns = [0]
@@ -155,13 +156,16 @@ class FileIndex:
 
     # ############# Announcing changes ############# #
 
-    def prepare_event(self, run_id: str, row: tp.Optional[tp.Dict[str, tp.Any]]) -> Event:
-        """Write the event announcing a change to a temporary file; return (temp path, final path).
+    def prepare_event(self, run_id: str, row: tp.Optional[tp.Dict[str, tp.Any]], durable: bool = True) -> Event:
+        """Write the event announcing a change to a temporary file; return it, to be committed.
 
         The store calls it with its lock held, so that the events of one run are named in the order of its
-        changes."""
+        changes. `durable=False` is for the event of a new run: if a power loss takes it, the run's folder
+        is found anyway when the index is reconciled with `runs/`, so it needs no fsync (an update's event
+        does: the folders alone do not show that a row changed)."""
         path = os.path.join(self.events_dir, _event_name())
-        return Event(write_temp(path, codec.dumps({"run_id": run_id, "row": row})), path, run_id, row)
+        data = codec.dumps({"run_id": run_id, "row": row})
+        return Event(write_temp(path, data, durable=durable), path, run_id, row, durable)
 
     def commit_event(self, event: Event, *changed_folders: str) -> None:
         """Make a prepared event visible right after the change it announces (so that a crash in between is
@@ -169,7 +173,7 @@ class FileIndex:
 
         The change is applied to this index's table at once, without reading the event back."""
         commit(event.tmp, event.path, sync_dir=False)
-        for folder in (*changed_folders, self.events_dir):
+        for folder in (*changed_folders, *([self.events_dir] if event.durable else [])):
             fsync_dir(folder)
         self._own_writes += 1
         if self._keys:  # loaded: keep it current (an index never loaded reads everything when first asked)
