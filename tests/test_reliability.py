@@ -20,7 +20,9 @@ from vectorbt.portfolio.registry import (
     RunRegistry,
     codec,
 )
+from vectorbt.portfolio.registry.portfolio_format import dump_portfolio
 from vectorbt.portfolio.registry.registry import ENV_KEY
+from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION
 from vectorbt.portfolio.registry.stores import file_index, file_store
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -174,13 +176,13 @@ def test_tampered_pickle_with_matching_sha256(path, pf, pf2, monkeypatch, reques
     protects against accidents; the signature catches it, as long as the key stays secret."""
     signed = RunRegistry(path, signing_key="s3cret")
     rec = signed.register(pf, name="target")
-    evil = pf2.dumps()  # any pickle: on load, a pickle can run arbitrary code
+    evil = dump_portfolio(pf2)  # another portfolio (a pickle of code is refused anyway: see the next test)
     with open(pickle_path(signed, rec.run_id), "wb") as f:
         f.write(evil)
 
     def forge(meta):
-        meta["files"]["portfolio.pkl"]["sha256"] = hashlib.sha256(evil).hexdigest()
-        meta["files"]["portfolio.pkl"]["size"] = len(evil)
+        meta["parts"]["portfolio"]["sha256"] = hashlib.sha256(evil).hexdigest()
+        meta["parts"]["portfolio"]["size"] = len(evil)
 
     edit_meta(signed, rec.run_id, forge)
     # without a key: nothing to notice, the forged file loads
@@ -190,9 +192,35 @@ def test_tampered_pickle_with_matching_sha256(path, pf, pf2, monkeypatch, reques
         signed.load(rec.run_id)
     assert e.value.run_id == rec.run_id and e.value.file == "portfolio.pkl"
     # removing the signature does not help either
-    edit_meta(signed, rec.run_id, lambda meta: meta["files"]["portfolio.pkl"].pop("hmac_sha256"))
+    edit_meta(signed, rec.run_id, lambda meta: meta["parts"]["portfolio"].pop("hmac_sha256"))
     with pytest.raises(IntegrityError, match="not signed"):
         signed.load(rec.run_id)
+
+
+@pytest.mark.parametrize("evil_kind", ["os.system", "dill"])
+def test_forged_pickle_without_a_key_is_refused_before_it_runs(path, pf, tmp_path, evil_kind):
+    """Without a signing key, a registry copied from someone else may hold any bytes with matching checksums:
+    loading a run of schema 2 still never runs code from it."""
+    import pickle
+
+    reg = RunRegistry(path)
+    rec = reg.register(pf, name="target")
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    evil = pickle.dumps(Evil()) if evil_kind == "os.system" else pf.dumps()
+    with open(pickle_path(reg, rec.run_id), "wb") as f:
+        f.write(evil)
+    edit_meta(reg, rec.run_id, lambda meta: meta["parts"]["portfolio"].update(
+        sha256=hashlib.sha256(evil).hexdigest(), size=len(evil)))
+    for call in (lambda: reg.load(rec.run_id), lambda: reg.load(rec.run_id, column=rec.columns[0])):
+        with pytest.raises(IntegrityError) as e:
+            call()
+        assert e.value.run_id == rec.run_id and e.value.file == "portfolio.pkl"
+    assert not marker.exists()
 
 
 def test_bad_signing_key(path):
@@ -490,7 +518,7 @@ def test_registry_check_and_best_survive_an_unreadable_run(path, pf, pf2):
     reg = RunRegistry(path)
     newer = reg.register(pf, name="newer")
     reg.register(pf2, name="fine")
-    edit_meta(reg, newer.run_id, lambda meta: meta.update(schema_version=2))
+    edit_meta(reg, newer.run_id, lambda meta: meta.update(schema_version=READ_SCHEMA_VERSION + 1))
     assert any(p.run_id == newer.run_id for p in reg.check())
     with pytest.warns(UserWarning, match=f"run '{newer.run_id}' cannot be read and is left out"):
         top = reg.best("total_return", n=None)

@@ -37,7 +37,9 @@ from vectorbt.portfolio.registry.integrity import ENV_KEY
 from vectorbt.portfolio.registry.metrics import compute_metrics, metric_settings
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.provenance import capture, data_fingerprint, versions
+from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio, load_portfolio
 from vectorbt.portfolio.registry.query import apply_where
+from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, new_run_id
 from vectorbt.portfolio.registry.spec import (
     INTERNAL_FIELDS,
@@ -167,6 +169,7 @@ class RunRegistry:
         risk_free: tp.Optional[float] = None,
         required_return: tp.Optional[float] = None,
         progress: tp.Optional[bool] = None,
+        trusted_classes: tp.Sequence[tp.Union[type, str]] = (),
     ) -> RunRecord:
         """Save a portfolio with its metadata and the metrics of every configuration; return its record.
 
@@ -199,6 +202,14 @@ class RunRegistry:
             progress (bool): Progress bar while computing the metrics of a large sweep: None (default) shows it
                 when interactive and the sweep is large, True or False decide (see
                 `vectorbt.portfolio.registry.metrics.compute_metrics`).
+            trusted_classes (list of classes or "module.QualName" strings): Classes the portfolio needs beyond
+                the safe ones that loading allows (`vectorbt.portfolio.registry.safe_pickle`), e.g. a `Portfolio`
+                subclass of your own module. A portfolio that needs a class outside both is refused with a
+                `ValueError` naming `trusted_classes`. The names are recorded with the run, and
+                `load(..., trusted_classes=...)` must trust the same classes.
+
+        The portfolio is stored in the registry's own format (`vectorbt.portfolio.registry.portfolio_format`)
+        and checked to load under the safe rules before anything is written.
 
         Bad input raises `TypeError` or `ValueError` naming the field, before anything is written; so do
         configuration labels that repeat (`pf` with the columns `["x", "x"]`).
@@ -256,7 +267,9 @@ class RunRegistry:
 
         metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return,
                                   progress=progress)
-        blob = pf.dumps()
+        trusted = sorted(trusted_names(trusted_classes))
+        blob = dump_portfolio(pf, trusted_classes=trusted)  # ValueError naming trusted_classes
+        check_loadable(blob, trusted_classes=trusted)  # what is stored loads under the safe rules
 
         run_id = new_run_id()
         record = RunRecord(
@@ -273,6 +286,8 @@ class RunRegistry:
             data_fingerprint=fingerprint,
             grouped=bool(pf.wrapper.grouper.is_grouped()),
             parts={PORTFOLIO: integrity.part_info(blob, self._key)},
+            trusted_classes=trusted,
+            schema_version=2,
             status=status,
             parent=parent,
             provenance=provenance,
@@ -289,27 +304,52 @@ class RunRegistry:
         """The record of a live run. Unknown, deleted or malformed ids raise `RunNotFoundError`."""
         return self.store.read(check_run_id(run_id))
 
-    def load(self, run_id: str, column: tp.Any = None) -> tp.Any:
+    def load(self, run_id: str, column: tp.Any = None,
+             trusted_classes: tp.Sequence[tp.Union[type, str]] = ()) -> tp.Any:
         """Reload the portfolio of a run, or with `column` one configuration of it (as `pf[column]`).
 
         A portfolio of one configuration (one column, or all columns grouped into one group) is returned
         whole for its own label, which is what `pf[label]` would mean (vectorbt cannot index it further).
 
-        The pickle's size and sha256 (and signature, with a signing key) are verified before anything is
-        unpickled; a mismatch raises `IntegrityError`. Unpickling runs code stored in the file: load only
-        from registries you trust (see "Security" in the user guide)."""
+        Runs of schema 2 (registered by this version) are rebuilt from the registry's own format with a
+        restricted unpickler: a portfolio that names anything outside the safe classes, or outside the
+        `trusted_classes` given here, is refused with `IntegrityError` before anything runs, whether or not a
+        signing key is set. A run registered with `trusted_classes` loads only when the same classes are trusted
+        here. The portfolio's size and sha256 (and signature, with a signing key) are verified first, as for
+        every run; then with `column` only that configuration is rebuilt (its slice of the records, its close,
+        its init cash), not the whole sweep.
+
+        Runs of schema 1 (older registries) hold `pf.dumps()` pickles, whose unpickling runs any code they
+        contain: their size and sha256 (and signature, with a signing key) are verified first, and a mismatch
+        raises `IntegrityError`; load them only from registries you trust (see "Security" in the user guide)."""
         import vectorbt as vbt
 
         record = self.get(run_id)
+        label = None if column is None else record.columns[self._column_position(record, column)]
+        if record.schema_version < 2:
+            blob = self.store.read_part(run_id, PORTFOLIO)
+            self.verify(record, blob)
+            pf = vbt.Portfolio.loads(blob)
+            return pf if label is None or pf.wrapper.get_ndim() == 1 else pf[label]
+        trusted = self._trusted_for(record, trusted_classes)
         blob = self.store.read_part(run_id, PORTFOLIO)
-        self.verify(record, blob)
-        pf = vbt.Portfolio.loads(blob)
-        if column is None:
-            return pf
-        pos = self._column_position(record, column)
-        if pf.wrapper.get_ndim() == 1:  # a Series, or a single group (`group_by=True`): the whole portfolio
-            return pf
-        return pf[record.columns[pos]]
+        self.verify(record, blob)  # every byte checked, so that no damage can pass as a number
+        if label is None or record.n_columns == 1:  # vectorbt cannot index a single configuration further
+            pf = load_portfolio(blob, trusted_classes=trusted, run_id=run_id)
+            return pf if label is None or pf.wrapper.get_ndim() == 1 else pf[label]
+        return load_portfolio(blob, trusted_classes=trusted, column=label, run_id=run_id)
+
+    @staticmethod
+    def _trusted_for(record: RunRecord, trusted_classes: tp.Sequence[tp.Union[type, str]]) -> tp.List[str]:
+        """The classes a load trusts: those given, which must include those the run was registered with (the
+        record's list is data from the registry, never a reason to trust anything by itself)."""
+        given = trusted_names(trusted_classes)
+        missing = sorted(set(record.trusted_classes) - given)
+        if missing:
+            raise IntegrityError(record.run_id, PART_FILES[PORTFOLIO],
+                                 f"the portfolio needs classes beyond the safe ones ({', '.join(missing)}); pass "
+                                 f"trusted_classes=[...] naming them to load it, if you trust their code")
+        return sorted(given)
 
     def verify(self, record: RunRecord, blob: bytes) -> None:
         """Raise `IntegrityError` unless `blob` has the size and sha256 recorded for the run's pickle (and,
