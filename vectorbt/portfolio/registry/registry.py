@@ -30,7 +30,7 @@ import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec, integrity
-from vectorbt.portfolio.registry.configs import ConfigCache, configs_table, rank_order
+from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_run_configs
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params
 from vectorbt.portfolio.registry.integrity import ENV_KEY
@@ -38,7 +38,7 @@ from vectorbt.portfolio.registry.metrics import compute_metrics, metric_settings
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.provenance import capture, data_fingerprint, versions
 from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio, load_portfolio
-from vectorbt.portfolio.registry.query import apply_where
+from vectorbt.portfolio.registry.query import apply_where, parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, new_run_id
 from vectorbt.portfolio.registry.spec import (
@@ -467,8 +467,10 @@ class RunRegistry:
         frame = self._preview_notes(frame)
         return drop_absent_params(frame, present_params(param_names.loc[frame.index]))
 
-    def _configs(self, run_id: str) -> tp.Any:
-        return self._config_cache.get(run_id, self.store.read)
+    def _configs(self, run_ids: tp.Sequence[str]) -> ConfigFrame:
+        """The configurations of the runs `run_ids`, through the cache: each run's `"configs"` part, or its
+        record for runs without one (see `configs.read_run_configs`)."""
+        return self._config_cache.frame(list(run_ids), lambda run_id: read_run_configs(self.store, run_id))
 
     def best(
         self,
@@ -503,17 +505,14 @@ class RunRegistry:
         n = check_count(n, "n")
         if ascending is None:
             ascending = default_ascending(metric)
+        query = None if where is None else parse(where)  # parsed and checked: never run as code
         runs = self._runs(name, tags, status, parent)
         fields = runs.drop(columns=["column", "deleted_at", *INTERNAL_FIELDS, *METRIC_NAMES], errors="ignore")
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
-        frame, run_params = configs_table(runs.index, fields, self._configs)
-        frame = self._query(frame, where)
-        frame = frame.iloc[rank_order(frame[metric].to_numpy(dtype=float), ascending, finite_first)]
-        if n is not None:
-            frame = frame.iloc[:n]
+        # the query reads only the columns it names, the rows kept are ranked, and only the n first are built
+        frame, present = self._configs(runs.index).select(fields, metric, ascending, finite_first, n, query)
         frame = self._preview_notes(frame)
-        present = {p for run_id in frame["run_id"].unique() for p in run_params.get(run_id, ())}
-        return drop_absent_params(frame.reset_index(drop=True), present, keep=("run_id",))
+        return drop_absent_params(frame, present, keep=("run_id",))
 
     def compare(self, run_ids: tp.Sequence[str], diff: bool = False) -> pd.DataFrame:
         """Runs side by side: one column per run (in the order given), one row per field, parameter, metric,
