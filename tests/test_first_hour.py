@@ -181,8 +181,7 @@ def test_best_ranks_non_finite_after_finite(reg, dead_sweep_pf):
 
 def test_finite_first_keeps_nan_last(reg):
     store = reg.store
-    rec, parts = make_run(0, n_columns=5)
-    rec.metrics["sharpe_ratio"] = [np.nan, np.inf, 1.0, -np.inf, 2.0]
+    rec, parts = make_run(0, n_columns=5, metrics={"sharpe_ratio": [np.nan, np.inf, 1.0, -np.inf, 2.0]})
     store.create(rec, parts)
     order = [label for label in reg.best("sharpe_ratio", n=None)["column"]]
     assert order == [7, 5, 4, 6, 3]  # 2.0, 1.0, then +inf, -inf, then NaN

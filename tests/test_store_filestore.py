@@ -69,7 +69,8 @@ def test_layout(reg, pf):
     a = reg.register(pf, name="a")
     b = reg.register(pf, name="b")
     assert sorted(os.listdir(os.path.join(root, "runs"))) == sorted([a.run_id, b.run_id])
-    assert sorted(os.listdir(os.path.join(root, "runs", a.run_id))) == ["metrics.npy", "portfolio.pkl", "run.json"]
+    assert sorted(os.listdir(os.path.join(root, "runs", a.run_id))) == ["configs.npz", "metrics.npy", "portfolio.pkl",
+                                                                       "run.json"]
     meta = json.load(open(os.path.join(root, "runs", a.run_id, "run.json")))
     assert meta["run_id"] == a.run_id and meta["schema_version"] == 2 and meta["name"] == "a"
     metrics = np.load(os.path.join(root, "runs", a.run_id, "metrics.npy"), allow_pickle=False)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec, integrity
-from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_run_configs
+from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, configs_bytes, read_run_configs
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params
 from vectorbt.portfolio.registry.integrity import ENV_KEY
@@ -42,6 +42,7 @@ from vectorbt.portfolio.registry.query import apply_where, parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, new_run_id
 from vectorbt.portfolio.registry.spec import (
+    CONFIGS,
     INTERNAL_FIELDS,
     METRIC_NAMES,
     NOTES_PREVIEW_CHARS,
@@ -287,7 +288,6 @@ class RunRegistry:
             grouped=bool(pf.wrapper.grouper.is_grouped()),
             parts={PORTFOLIO: integrity.part_info(blob, self._key)},
             trusted_classes=trusted,
-            schema_version=2,
             status=status,
             parent=parent,
             provenance=provenance,
@@ -295,7 +295,9 @@ class RunRegistry:
         )
         record.metrics = pd.DataFrame(metrics.to_numpy(dtype=float), index=record.column_index,
                                       columns=list(metrics.columns))
-        self.store.create(record, {PORTFOLIO: blob})
+        configs = configs_bytes(record)  # what best() ranks, without decoding run.json
+        record.parts[CONFIGS] = integrity.part_info(configs, self._key)
+        self.store.create(record, {PORTFOLIO: blob, CONFIGS: configs})
         return record.copy()
 
     # ############# Reading one run ############# #
@@ -674,7 +676,8 @@ class RunRegistry:
 
     def check(self, checksums: bool = True, progress: tp.Optional[bool] = None) -> tp.List[Problem]:
         """Audit the registry without changing anything: leftovers of interrupted writes, orphan folders,
-        index drift and, with `checksums`, pickles whose size or sha256 do not match their record (with a
+        index drift and, with `checksums`, parts (portfolios, configuration tables) whose size or sha256 (or
+        signature, with a signing key) do not match their record (with a
         progress bar when interactive, or as `progress` says). A run that cannot be read at all (damaged
         metadata or metrics, or written by a newer format) is reported as `"unreadable"`, never raised."""
         problems = list(self.store.check())
@@ -685,11 +688,13 @@ class RunRegistry:
                 for run_id in progress_bar(ids, len(ids), "verifying pickles", progress):
                     try:
                         record = self.store.read(run_id, deleted=deleted)
-                        self.verify(record, self.store.read_part(run_id, PORTFOLIO, deleted=deleted))
+                        for role in record.parts:  # the portfolio, and the configurations table of schema 2
+                            data = self.store.read_part(run_id, role, deleted=deleted)
+                            integrity.verify(record, role, data, self._key)
                     except RunNotFoundError:  # deleted, restored or purged meanwhile
                         continue
                     except IntegrityError as e:
-                        if e.file == PART_FILES[PORTFOLIO]:  # the portfolio is missing or does not match
+                        if e.file in PART_FILES.values():  # a part is missing or does not match
                             problems.append(Problem("checksum", run_id, f"{run_id}/{e.file}", str(e), False))
                         elif run_id not in unreadable:
                             problems.append(Problem("unreadable", run_id, f"{run_id}/{e.file}", str(e), False))

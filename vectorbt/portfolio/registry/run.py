@@ -43,7 +43,7 @@ __all__ = [
     "is_run_id",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Format of the runs this version writes. Readers refuse a number larger than `READ_SCHEMA_VERSION` with
 `SchemaVersionError`.
 

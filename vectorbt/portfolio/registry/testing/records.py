@@ -5,7 +5,7 @@ vectorbt's simulation or the metric kernels (nothing is compiled), so that contr
 >>> from vectorbt.portfolio.registry.testing.records import make_run
 >>> record, parts = make_run(0, name="s", params={"fee": 0.1}, n_columns=3)
 >>> record.n_columns, sorted(parts)
-(3, ['portfolio'])
+(3, ['configs', 'portfolio'])
 ```
 """
 
@@ -19,7 +19,8 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.integrity import part_info
 from vectorbt.portfolio.registry.run import RunRecord, new_run_id
-from vectorbt.portfolio.registry.spec import METRIC_NAMES, PARTS
+from vectorbt.portfolio.registry.configs import configs_bytes
+from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES, PORTFOLIO
 
 __all__ = ["make_run", "files_of"]
 
@@ -33,13 +34,16 @@ def make_run(
     n_columns: int = 1,
     level: tp.Optional[str] = "window",
     run_id: tp.Optional[str] = None,
+    metrics: tp.Optional[tp.Dict[str, tp.Sequence[float]]] = None,
 ) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
-    """A record and its parts, seeded by `k` (metrics and part bytes differ between seeds).
+    """A record of schema 2 and its parts, seeded by `k`: made-up metrics, made-up bytes as the portfolio (which
+    stores keep without looking into it), and the real configurations table of those metrics.
 
     With `n_columns > 1` the run is a sweep whose configurations are labeled `3, 4, ...` on a column level
-    named `level` (a per-configuration parameter when named)."""
+    named `level` (a per-configuration parameter when named). `metrics` sets some metrics' values (one per
+    configuration) instead of made-up ones."""
     rng = np.random.default_rng(k)
-    parts = {role: rng.bytes(64 + k % 7) for role in PARTS}
+    portfolio = rng.bytes(64 + k % 7)
     labels = list(range(3, 3 + n_columns)) if n_columns > 1 else [None]
     record = RunRecord(
         run_id=run_id or new_run_id(),
@@ -53,11 +57,14 @@ def make_run(
         settings={"freq": "1D"},
         versions={"python": "3"},
         data_fingerprint=hashlib.sha256(f"data{k}".encode()).hexdigest(),
-        parts={role: part_info(data) for role, data in parts.items()},
         identity=hashlib.sha256(f"identity{k}{name}".encode()).hexdigest(),
     )
     values = rng.normal(0, 1, (n_columns, len(METRIC_NAMES)))
     record.metrics = pd.DataFrame(values, index=record.column_index, columns=list(METRIC_NAMES))
+    for name, column in (metrics or {}).items():
+        record.metrics[name] = np.asarray(column, dtype=float)
+    parts = {PORTFOLIO: portfolio, CONFIGS: configs_bytes(record)}
+    record.parts = {role: part_info(data) for role, data in parts.items()}
     return record, parts
 
 
