@@ -4,14 +4,12 @@ The repository's `vectorbt/` and `vectorbt/portfolio/` folders hold no `__init__
 from its own distribution, and this one adds only the `registry` subpackage to it.
 """
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
-PACKAGES = [
-    "vectorbt.portfolio.registry",
-    "vectorbt.portfolio.registry.stores",
-    "vectorbt.portfolio.registry.testing",
-    "vectorbt.portfolio.registry.query",
-]
+PACKAGES = ["vectorbt.portfolio.registry",
+            *(f"vectorbt.portfolio.registry.{p}" for p in find_packages("vectorbt/portfolio/registry"))]
+"""The registry and every subpackage below it (stores, query, configs, testing, ...), found rather than listed,
+so that a new subpackage cannot be left out of a regular install."""
 
 setup(
     name="vectorbt-registry",
