@@ -2,6 +2,10 @@
 `vectorbt.portfolio.registry.nb` against the vectorbt functions they stand in for."""
 
 import doctest
+import os
+import subprocess
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -620,7 +624,7 @@ def test_progress_bar_computes_the_same_metrics_slice_by_slice(grouped, capsys, 
 
 
 def _kernel_inputs(pf):
-    """What `compute_metrics` hands `portfolio_metrics_nb`, with the group bounds that `chunk_metrics_nb` takes."""
+    """What `compute_metrics` hands `chunk_metrics_nb`: the orders' column map, group bounds and initial cash."""
     n_cols = pf.wrapper.shape_2d[1]
     order_col_map = nb.fast_col_map_nb(pf.order_records["col"], n_cols)
     group_lens = pf.wrapper.grouper.get_group_lens()
@@ -656,7 +660,8 @@ def test_blocks_of_groups_of_every_size_match_stats():
             out = np.full((to_group - from_group, nb.n_metrics), -1.0)
             nb.chunk_metrics_nb(
                 inputs["close"], True, pf.order_records, inputs["order_col_map"], inputs["order_col_start_idxs"],
-                int(pf.trades_type), inputs["group_start_idxs"], inputs["group_end_idxs"], from_group, to_group,
+                int(pf.trades_type), np.empty(0, dtype=portfolio_enums.trade_dt), inputs["group_start_idxs"],
+                inputs["group_end_idxs"], from_group, to_group,
                 inputs["init_cash"], *ratio_settings, out, from_group,
             )
             assert np.array_equal(out, whole[from_group:to_group], equal_nan=True), (cash_sharing, from_group)
@@ -665,7 +670,7 @@ def test_blocks_of_groups_of_every_size_match_stats():
 def test_chunks_of_whole_blocks_match_stats():
     """Enough columns for every chunk to hold whole blocks of lanes."""
     n_cols = 12 * nb.lane_width + 5
-    assert -(-n_cols // nb.lane_width) >= nb.min_chunks
+    assert -(-n_cols // nb.lane_width) >= metrics.min_chunks
     prices = make_prices(60, n_cols, seed=37, nan_gaps=True)
     entries, exits = make_signals(prices, seed=37, no_trade_col=7)
     pf = vbt.Portfolio.from_signals(prices, entries, exits, fees=0.001, freq="1D")
@@ -952,3 +957,71 @@ def test_block_load_equals_column_load(order, fillna_close):
     expected = pd.DataFrame(close).ffill().bfill().to_numpy() if fillna_close else close
     nb.load_close_block_nb(close, 0, 9, fillna_close, block)
     assert np.array_equal(block[:, :9], expected, equal_nan=True)
+
+
+# ############# First use ############# #
+
+
+def test_compile_notice_only_when_compiling_takes_long(capsys, monkeypatch):
+    """The notice comes once per compilation that outlasts `compile_notice_delay`, never for kernels already
+    compiled (or loaded from Numba's cache) in the process."""
+    compiled = set()
+
+    def fake_kernel(name):
+        time.sleep(0.4 if name.startswith("slow") else 0.0)
+        compiled.add(name)
+
+    monkeypatch.setattr(metrics, "_compiled", compiled)
+    monkeypatch.setattr(metrics, "_kernel", fake_kernel)
+    monkeypatch.setattr(metrics, "compile_notice_delay", 0.2)
+    metrics._compile_kernels(["fast_nb"])
+    assert capsys.readouterr().err == ""
+    metrics._compile_kernels(["slow_a_nb", "slow_b_nb"])
+    assert capsys.readouterr().err == metrics.compile_notice + "\n"
+    metrics._compile_kernels(["slow_a_nb", "fast_nb"])
+    assert capsys.readouterr().err == ""
+
+
+_FIRST_USE_SCRIPT = """
+import numpy as np, pandas as pd, vectorbt as vbt
+from vectorbt.portfolio.enums import log_dt, order_dt
+from vectorbt.portfolio.registry import metrics, nb
+
+def portfolio(close, group_by=None, cash_sharing=False):
+    # orders written straight into records: no simulation for vectorbt to compile
+    n_rows, n_cols = close.shape
+    orders = [(0, col, i, 1.0, close.iloc[i, col], 0.1, i % 2) for col in range(n_cols) for i in range(3, n_rows, 7)]
+    records = np.array([(k,) + o[1:] for k, o in enumerate(orders)], dtype=order_dt)
+    wrapper = vbt.ArrayWrapper(close.index, close.columns, 2, freq="1D", group_by=group_by)
+    n_groups = len(wrapper.grouper.get_group_lens())
+    return vbt.Portfolio(wrapper, close, records, np.empty(0, dtype=log_dt), np.full(n_groups, 1000.0),
+                         cash_sharing)
+
+rng = np.random.default_rng(0)
+index = pd.date_range("2021-01-01", periods=60)
+values = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (60, 4)), axis=0))
+sweep = pd.DataFrame(np.broadcast_to(values[:, :1], (60, 4)), index=index)  # read-only, one asset
+single = pd.DataFrame(np.ascontiguousarray(values[:, 1:2]), index=index)  # C- and F-ordered at once
+assets = pd.DataFrame(values, index=index, columns=list("abcd"))
+for close, group_by in [(sweep, None), (single, None), (assets, [0, 0, 1, 1])]:
+    metrics.compute_metrics(portfolio(close, group_by, group_by is not None))
+print(len(nb.chunk_metrics_nb.signatures), len(nb.fast_col_map_nb.signatures))
+"""
+
+
+@pytest.mark.slow
+def test_first_use_says_it_compiles_once_and_later_processes_do_not(tmp_path):
+    """On an empty Numba cache, the first `compute_metrics` of a process prints the notice once, and compiles each
+    kernel once for a sweep, a single column and groups with cash sharing; a second process loads the kernels from
+    the cache, quietly."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    script = tmp_path / "first_use.py"
+    script.write_text(_FIRST_USE_SCRIPT)
+    for run, notices in (("cold", 1), ("warm", 0)):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count(metrics.compile_notice) == notices, (run, proc.stderr)
+        assert proc.stdout.split() == ["1", "1"], run  # one signature per kernel, whatever the layout of close
+        if run == "warm":
+            assert time.perf_counter() - start < 30

@@ -5,8 +5,9 @@ for every column (or group of columns) straight from the raw arrays of a portfol
 the order records with their column map, the initial cash and the grouping. No two-dimensional intermediate such as
 the value, cash or return series of the whole portfolio is ever built: groups are taken a block at a time (see
 `block_width_nb`), each walked row by row with scratch buffers of length `n_rows`, then the metrics that depend on
-their value series are computed for the whole block, one group per SIMD lane (see `lane_returns_nb`), and chunks of
-groups run in parallel with `numba.prange` (see `portfolio_metrics_nb`).
+their value series are computed for the whole block, one group per SIMD lane (see `lane_returns_nb`). The entry
+point, `chunk_metrics_nb`, computes a chunk of consecutive groups and releases the GIL:
+`vectorbt.portfolio.registry.metrics.compute_metrics` runs chunks on several threads.
 
 Every step follows the vectorbt function that `Portfolio.stats` goes through, with the same floating-point
 operations in the same order, so that results match bit for bit wherever vectorbt sums in the same order
@@ -35,8 +36,27 @@ not sorted by row: orders of one row that follow each other are summed before th
     `vectorbt.returns.nb.sortino_ratio_1d_nb` compute them, fused into one function for speed
     (see `lane_return_ratios_nb`).
 
-The output of `portfolio_metrics_nb` is a 2-dim array with one row per column/group and one column
+The output of `chunk_metrics_nb` is a 2-dim array with one row per column/group and one column
 per metric, in the order of `MetricIdx`. Units are described in `vectorbt.portfolio.registry.metrics`.
+
+## Compilation
+
+The kernels compile on first use (and load from Numba's cache afterwards), so the code is laid out for a short
+compilation as well as a fast run (see the benchmarks in `docs/benchmarks.md`):
+
+* each entry point is compiled for one signature only (see `chunk_metrics_sig` and `input_t`): inputs are typed as
+    read-only arrays of any layout, so that a C-ordered, Fortran-ordered or broadcast close, writable or not, takes
+    the same machine code,
+* no `parallel=True`: its parfor lowering took longer to compile than the rest of the kernel, and threads over
+    a kernel that releases the GIL scale as well,
+* `inline="always"` only for functions called from one place on the hot path (`row_orders_nb`, `process_order_nb`,
+    `group_walk_nb`, `lane_metrics_nb`): Numba inlines them before typing, which saves compiling them on their
+    own, while small helpers called from many places (`add_flow_nb`, the drawdown steps) are compiled once and
+    left to LLVM to inline, instead of being typed again at every call site,
+* no boolean or integer constants passed to our own functions: Numba compiles a function again for each literal
+    (the trade folds are two functions, `fold_open_trade_nb` and `fold_closed_trade_nb`, not one with a flag),
+* the trade records of entry trades and positions are built by a kernel of their own (`chunk_trades_nb`), so that
+    the default exit trades never compile vectorbt's trade builders.
 
 !!! note
     Degenerate input, such as a column without orders or trades, NaN prices or a zero denominator, gives NaN
@@ -45,17 +65,16 @@ per metric, in the order of `MetricIdx`. Units are described in `vectorbt.portfo
     raises for them (see `check_orders_nb`)."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, types
+from numba.np.numpy_support import from_dtype
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.enums import OrderSide, TradeDirection, TradeStatus, TradesType, trade_dt
+from vectorbt.portfolio.enums import OrderSide, TradeDirection, TradeStatus, TradesType, order_dt, trade_dt
 from vectorbt.portfolio.nb import (
     get_entry_trades_nb,
     get_exit_trades_nb,
     get_positions_nb,
     get_trade_stats_nb,
-    price_zero_neg_err,
-    size_zero_neg_err,
 )
 from vectorbt.portfolio.registry import spec
 from vectorbt.records.nb import col_map_nb
@@ -63,16 +82,16 @@ from vectorbt.utils.math_ import abs_tol, add_nb, is_close_nb, is_close_or_less_
 
 
 MetricIdxT = tp.NamedTuple("MetricIdxT", [(name, int) for name in spec.METRIC_NAMES])
-MetricIdxT.__doc__ = """Column of each metric in the output of `portfolio_metrics_nb`: one field per metric of
+MetricIdxT.__doc__ = """Column of each metric in the output of `chunk_metrics_nb`: one field per metric of
 `vectorbt.portfolio.registry.spec.METRICS`, in its order."""
 
 MetricIdx = MetricIdxT(*range(len(spec.METRIC_NAMES)))
-"""Position of each metric in the output of `portfolio_metrics_nb`.
+"""Position of each metric in the output of `chunk_metrics_nb`.
 
 A global NamedTuple of integers: Numba freezes it, so that `MetricIdx.total_return` compiles to a constant."""
 
 n_metrics = len(MetricIdx)
-"""Number of metrics computed by `portfolio_metrics_nb`."""
+"""Number of metrics computed by `chunk_metrics_nb`."""
 
 
 class BufferIdxT(tp.NamedTuple):
@@ -145,13 +164,6 @@ RatioIdx = RatioIdxT()
 OrderState = tp.Tuple[float, float, float, float, float]
 """Running state of the orders of a column: position, debt, assets and cash of the total profit, sum of fees."""
 
-max_chunks = 128
-"""Maximum number of chunks of groups that `portfolio_metrics_nb` distributes among threads."""
-
-min_chunks = 8
-"""Number of chunks below which `portfolio_metrics_nb` does not go to fill whole blocks of lanes (as long as there
-are as many groups), so that threads still share the work evenly."""
-
 lane_width = 16
 """Number of groups whose value series `chunk_metrics_nb` processes together, one per lane (see `lane_returns_nb`)."""
 
@@ -174,8 +186,8 @@ def check_orders_nb(order_records: tp.RecordArray, col_lens: tp.Array1d) -> int:
     the previous one of its column (`id_order_err`; vectorbt's cash flow checks the ids of every column before any
     trade builder looks at sizes and prices), otherwise the first size (2, `vectorbt.portfolio.nb.size_zero_neg_err`)
     or price (3, `vectorbt.portfolio.nb.price_zero_neg_err`) of zero or less, column by column and order by order
-    as the trade builders meet them. `portfolio_metrics_nb` raises for it outside its threads, where Numba reliably
-    passes the error on."""
+    as the trade builders meet them. `vectorbt.portfolio.registry.metrics.compute_metrics` raises the error once
+    the codes of all chunks are in."""
     first_error = 0
     oidx = 0
     for col in range(col_lens.shape[0]):
@@ -192,17 +204,6 @@ def check_orders_nb(order_records: tp.RecordArray, col_lens: tp.Array1d) -> int:
                     first_error = 3
             oidx += 1
     return first_error
-
-
-@njit(cache=True)
-def raise_order_error_nb(code: int) -> None:
-    """Raise the error of `check_orders_nb`'s `code`, with the message of vectorbt's trade builders (none for 0)."""
-    if code == 1:
-        raise ValueError(id_order_err)
-    if code == 2:
-        raise ValueError(size_zero_neg_err)
-    if code == 3:
-        raise ValueError(price_zero_neg_err)
 
 
 @njit(cache=True)
@@ -228,7 +229,7 @@ def trade_records_nb(
 
 
 class TradeAccIdxT(tp.NamedTuple):
-    """Slot of each running sum and count in the trade accumulator of `fold_trade_nb`."""
+    """Slot of each running sum and count in the trade accumulator (see `fold_closed_trade_nb`)."""
 
     total: int = 0
     n_open: int = 1
@@ -250,10 +251,10 @@ class TradeAccIdxT(tp.NamedTuple):
 
 
 TradeAccIdx = TradeAccIdxT()
-"""Slots of the trade accumulator (see `fold_trade_nb`)."""
+"""Slots of the trade accumulator (see `fold_closed_trade_nb`)."""
 
 n_trade_acc = len(TradeAccIdx)
-"""Length of the trade accumulator (see `fold_trade_nb`)."""
+"""Length of the trade accumulator (see `fold_closed_trade_nb`)."""
 
 
 @njit(cache=True)
@@ -264,22 +265,28 @@ def reset_trade_acc_nb(acc: tp.Array1d) -> None:
     acc[TradeAccIdx.worst] = np.nan
 
 
-@njit(cache=True, inline="always")
-def fold_trade_nb(acc: tp.Array1d, pnl: float, ret: float, duration: float, is_open: bool) -> None:
-    """Fold one trade into the accumulator `acc`, following `vectorbt.portfolio.trades.Trades`.
-
-    * every trade is counted, as closed or as open, and the PnL of open trades is summed ignoring NaN,
-    * the other statistics are over closed trades only (the `incl_open=False` default of `Portfolio.stats`):
-        a trade is winning if its PnL is above zero and losing if below zero, and `duration` is
-        `exit_idx - entry_idx` (see `vectorbt.generic.nb.range_duration_nb`).
-
-    Inlined for speed: it never divides, so the caller's error model does not matter."""
+@njit(cache=True)
+def fold_open_trade_nb(acc: tp.Array1d, pnl: float) -> None:
+    """Fold one open trade of PnL `pnl` into the accumulator `acc`, following `vectorbt.portfolio.trades.Trades`:
+    it is counted, and its PnL is summed ignoring NaN (see `fold_closed_trade_nb` for closed trades)."""
     acc[TradeAccIdx.total] += 1
-    if is_open:
-        acc[TradeAccIdx.n_open] += 1
-        if not np.isnan(pnl):
-            acc[TradeAccIdx.open_pnl] += pnl
-        return
+    acc[TradeAccIdx.n_open] += 1
+    if not np.isnan(pnl):
+        acc[TradeAccIdx.open_pnl] += pnl
+
+
+@njit(cache=True)
+def fold_closed_trade_nb(acc: tp.Array1d, pnl: float, ret: float, duration: float) -> None:
+    """Fold one closed trade into the accumulator `acc`, following `vectorbt.portfolio.trades.Trades`.
+
+    Every statistic but the counts and the PnL of open trades (see `fold_open_trade_nb`) is over closed trades
+    only (the `incl_open=False` default of `Portfolio.stats`): a trade is winning if its PnL is above zero and
+    losing if below zero, and `duration` is `exit_idx - entry_idx` (see `vectorbt.generic.nb.range_duration_nb`).
+
+    Two functions rather than one with a flag: a `True` or `False` passed from compiled code would compile it once
+    per literal. Called from a few places: LLVM inlines it, Numba does not (see the module's notes on
+    compilation)."""
+    acc[TradeAccIdx.total] += 1
     acc[TradeAccIdx.n_closed] += 1
     if not np.isnan(ret):
         if np.isnan(acc[TradeAccIdx.best]) or ret > acc[TradeAccIdx.best]:
@@ -313,20 +320,19 @@ def fold_trade_records_nb(
     to_col: int,
     acc: tp.Array1d,
 ) -> None:
-    """Fold the trade records of the columns `from_col` to `to_col` (exclusive) into `acc` with `fold_trade_nb`.
+    """Fold the trade records of the columns `from_col` to `to_col` (exclusive) into `acc` (see `fold_closed_trade_nb`).
 
     `col_start_idxs` holds the position of each column's first record in `col_map`."""
     col_idxs, col_lens = col_map
     for col in range(from_col, to_col):
         for c in range(col_lens[col]):
             record = trade_records[col_idxs[col_start_idxs[col] + c]]
-            fold_trade_nb(
-                acc,
-                record["pnl"],
-                record["return"],
-                float(record["exit_idx"] - record["entry_idx"]),
-                record["status"] == TradeStatus.Open,
-            )
+            if record["status"] == TradeStatus.Open:
+                fold_open_trade_nb(acc, record["pnl"])
+            else:
+                fold_closed_trade_nb(
+                    acc, record["pnl"], record["return"], float(record["exit_idx"] - record["entry_idx"])
+                )
 
 
 @njit(cache=True, error_model="numpy")
@@ -339,7 +345,7 @@ def fold_exit_trades_nb(
     last_close: float,
     acc: tp.Array1d,
 ) -> None:
-    """Fold the exit trades of column `col` into `acc` with `fold_trade_nb`, without building their records.
+    """Fold the exit trades of column `col` into `acc` (see `fold_closed_trade_nb`), without building their records.
 
     Goes through the column's orders as `vectorbt.portfolio.nb.get_exit_trades_nb` does, with the same
     arithmetic, and gets each trade's PnL and return from `vectorbt.portfolio.nb.get_trade_stats_nb`, so that the
@@ -351,7 +357,7 @@ def fold_exit_trades_nb(
     (where vectorbt's builder raises for ids not ascending or a size or price of zero or less)."""
     col_idxs, col_lens = col_map
     in_position = False
-    direction = -1
+    direction = TradeDirection.Long
     entry_idx = -1
     entry_size_sum = 0.0
     entry_gross_sum = 0.0
@@ -390,7 +396,7 @@ def fold_exit_trades_nb(
                     order_fees,
                     direction,
                 )
-                fold_trade_nb(acc, pnl, ret, float(i - entry_idx), False)
+                fold_closed_trade_nb(acc, pnl, ret, float(i - entry_idx))
                 if closes_position:
                     in_position = False
                 else:
@@ -410,7 +416,7 @@ def fold_exit_trades_nb(
                     exit_fees,
                     direction,
                 )
-                fold_trade_nb(acc, pnl, ret, float(i - entry_idx), False)
+                fold_closed_trade_nb(acc, pnl, ret, float(i - entry_idx))
                 entry_size_sum = order_size - exit_size
                 entry_gross_sum = entry_size_sum * order_price
                 entry_fees_sum = order_fees - exit_fees
@@ -428,13 +434,13 @@ def fold_exit_trades_nb(
             0.0,
             direction,
         )
-        fold_trade_nb(acc, pnl, ret, float(n_rows - 1 - entry_idx), True)
+        fold_open_trade_nb(acc, pnl)
 
 
 @njit(cache=True, error_model="numpy")
 def trade_stats_nb(acc: tp.Array1d, out: tp.Array1d) -> None:
-    """Write the trade statistics of the trades folded into `acc` (see `fold_trade_nb`) into `out`, a row of the
-    output of `portfolio_metrics_nb`: `profit_factor` as `Trades.profit_factor` and `expectancy` as
+    """Write the trade statistics of the trades folded into `acc` (see `fold_closed_trade_nb`) into `out`, a row of the
+    output of `chunk_metrics_nb`: `profit_factor` as `Trades.profit_factor` and `expectancy` as
     `Trades.expectancy`."""
     n_closed = acc[TradeAccIdx.n_closed]
     n_win = acc[TradeAccIdx.n_win]
@@ -470,7 +476,7 @@ def trade_stats_nb(acc: tp.Array1d, out: tp.Array1d) -> None:
 # ############# Drawdowns ############# #
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def fold_drawdown_nb(
     peak_val: float, valley_val: float, duration: float, max_dd: float, max_duration: float
 ) -> tp.Tuple[float, float]:
@@ -491,12 +497,11 @@ drawdown_start = (False, -1, np.nan, np.nan, np.nan, np.nan, -1)
 """State of `drawdown_step_nb` before the first row."""
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def drawdown_step_nb(state: DrawdownState, i: int, cur_val: float) -> DrawdownState:
     """Take the value `cur_val` of row `i` into the running drawdown state (see `drawdown_stats_1d_nb`).
 
-    Inlined, so that a walk that computes the value series can take its drawdowns as it goes; it divides only in
-    `fold_drawdown_nb`, where the caller's error model must be `numpy` as here."""
+    Small, so that LLVM inlines it where a walk that computes the value series takes its drawdowns as it goes."""
     if np.isnan(cur_val):
         return state
     drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration, _ = state
@@ -514,7 +519,7 @@ def drawdown_step_nb(state: DrawdownState, i: int, cur_val: float) -> DrawdownSt
     return drawdown_started, peak_idx, peak_val, valley_val, max_dd, max_duration, i
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def drawdown_finish_nb(state: DrawdownState) -> tp.Tuple[float, float]:
     """Return the maximum drawdown and its maximum duration from the state of `drawdown_step_nb` after the last row,
     with a drawdown still running at the last value folded in."""
@@ -783,7 +788,7 @@ def lane_return_ratios_nb(
 # ############# Initial cash ############# #
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def auto_init_cash_nb(
     target_shape: tp.Shape,
     order_records: tp.RecordArray,
@@ -801,7 +806,7 @@ def auto_init_cash_nb(
     group_end_idxs = np.cumsum(group_lens)
     out = np.empty(group_lens.shape[0], dtype=np.float64)
 
-    for group in prange(group_lens.shape[0]):
+    for group in range(group_lens.shape[0]):
         to_col = group_end_idxs[group]
         from_col = to_col - group_lens[group]
         flow_sum = np.zeros(n_rows, dtype=np.float64)
@@ -881,7 +886,7 @@ def columns_equal_nb(a: tp.Array2d) -> bool:
 # ############# Metrics ############# #
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def add_flow_nb(a: float, b: float) -> float:
     """`vectorbt.utils.math_.add_nb` without branches, giving the same result.
 
@@ -891,7 +896,7 @@ def add_flow_nb(a: float, b: float) -> float:
     `abs(a + b)`: `abs(a + b) <= max(rel_tol * max(abs(a), abs(b)), abs_tol)`, never true if either is infinite.
     NaN fails every comparison, so it passes through. Selects rather than branches, because the signs of the
     flows of a column's orders change from one order to the next in ways that a branch predictor does not guess;
-    inlined for speed (it never divides, so the caller's error model does not matter)."""
+    small enough for LLVM to inline it wherever it is called."""
     out = a + b
     mixed = (a > 0.0 and b < 0.0) or (a < 0.0 and b > 0.0)
     abs_a = np.abs(a)
@@ -1059,12 +1064,12 @@ def row_orders_nb(
     return c, flow, cash_flow, free_cash_flow, (position_now, debt_now, tp_assets, tp_cash, fees_sum)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def fold_gross_exposure_nb(free_cash: float, abs_asset_value: float, max_gross_exposure: float) -> float:
     """Fold the gross exposure `abs_asset_value / (free_cash + abs_asset_value)` of one row, as
     `vectorbt.portfolio.nb.gross_exposure_nb` computes it, into the running maximum (NaN until the first,
-    ignoring NaN exposures). Inlined for speed: it never divides by zero, so the caller's error model does not
-    matter."""
+    ignoring NaN exposures). Small enough for LLVM to inline it; it never divides by zero, so the error model does
+    not matter."""
     if np.isnan(abs_asset_value):
         return max_gross_exposure  # NaN exposure
     denom = add_flow_nb(free_cash, abs_asset_value)
@@ -1272,7 +1277,7 @@ def idx_sorted_nb(order_records: tp.RecordArray, col_map: tp.ColMap, col_start_i
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def group_walk_nb(
     close: tp.Array2d,
     fillna_close: bool,
@@ -1304,8 +1309,8 @@ def group_walk_nb(
     `load_close_block_nb`), any other group through `accumulate_col_nb` and `group_series_nb`.
 
     Trade statistics come from `fold_exit_trades_nb` over the orders of each column if `fold_exit_trades`, else
-    from the trade records; `trade_acc` is scratch space of length `n_trade_acc` (see `fold_trade_nb`).
-    For the other arguments, see `portfolio_metrics_nb`."""
+    from the trade records; `trade_acc` is scratch space of length `n_trade_acc` (see `fold_closed_trade_nb`).
+    For the other arguments, see `chunk_metrics_nb`."""
     if to_col - from_col == 1 and idx_sorted_nb(order_records, order_col_map, order_col_start_idxs[from_col], from_col):
         if not close_loaded:
             load_close_nb(close, from_col, fillna_close, bm_close)
@@ -1337,7 +1342,9 @@ def group_walk_nb(
             total_profit += col_profit
             fees_paid += col_fees
         max_gross_exposure = group_series_nb(buffers, init_cash, value)
-        bm_close[:] = buffers[BufferIdx.close_norm_sum]
+        close_norm_sum = buffers[BufferIdx.close_norm_sum]
+        for i in range(bm_close.shape[0]):  # a loop: no shape check, whose error message takes long to compile
+            bm_close[i] = close_norm_sum[i]
         bm_divisor = 1.0
         bm_scale = init_cash / (to_col - from_col)
         max_dd, max_dd_duration = drawdown_stats_1d_nb(value)
@@ -1368,7 +1375,7 @@ def group_walk_nb(
     return bm_divisor, bm_scale
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def lane_metrics_nb(
     lanes: tp.Array3d,
     init_cash: tp.Array1d,
@@ -1419,7 +1426,7 @@ def block_width_nb(n_rows: int) -> int:
     return max(1, min(lane_width, lane_memory // (n_lane_series * 8 * max(n_rows, 1))))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def chunk_metrics_nb(
     close: tp.Array2d,
     fillna_close: bool,
@@ -1427,6 +1434,7 @@ def chunk_metrics_nb(
     order_col_map: tp.ColMap,
     order_col_start_idxs: tp.Array1d,
     trades_type: int,
+    trade_records: tp.RecordArray,
     group_start_idxs: tp.Array1d,
     group_end_idxs: tp.Array1d,
     from_group: int,
@@ -1439,17 +1447,42 @@ def chunk_metrics_nb(
     out: tp.Array2d,
     out_start: int,
 ) -> int:
-    """Compute the metrics of the groups `from_group` to `to_group` (exclusive) into the rows of `out`,
-    where row `group - out_start` belongs to `group`.
+    """Compute all metrics of `MetricIdx` for the groups `from_group` to `to_group` (exclusive) into the rows of
+    `out`, where row `group - out_start` belongs to `group`.
+
+    Args:
+        close (array): Raw close price of shape `(n_rows, n_cols)`, NaNs included.
+        fillna_close (bool): Whether to forward- and then backward-fill NaNs in `close` for valuation,
+            as `Portfolio.fillna_close`. Open trades are valued at the raw close in any case.
+        order_records (array): Order records of type `vectorbt.portfolio.enums.order_dt`.
+        order_col_map (tuple): Column map of `order_records` (see `fast_col_map_nb`).
+        order_col_start_idxs (array): Position of each column's first order in `order_col_map`.
+        trades_type (int): Type of trades for trade statistics (see `vectorbt.portfolio.enums.TradesType`).
+        trade_records (array): For any type but exit trades, the trade records of the chunk's columns, numbered
+            from its first column on, as `chunk_trades_nb` builds them. Exit trades are folded straight from the
+            orders (see `fold_exit_trades_nb`), and this is not read.
+        group_start_idxs (array): First column of each group.
+        group_end_idxs (array): Column after the last of each group.
+        from_group (int): First group of the chunk.
+        to_group (int): Group to stop before; greater than `from_group`.
+        init_cash (array): Initial cash per group (per column if ungrouped).
+        ann_factor (float): Annualization factor `year_freq / freq`. NaN disables the return ratios.
+        risk_free (float): Per-period risk-free return (Sharpe and Omega ratios).
+        required_return (float): Required annual return (Omega ratio) or per-period return (Sortino ratio),
+            as in `vectorbt.returns.nb`.
+        ddof (int): Delta degrees of freedom of the standard deviation in the Sharpe ratio.
+        out (array): Output of shape `(n, n_metrics)`, with a row for every group of the chunk.
+        out_start (int): Group of the first row of `out`.
 
     Returns 0, or the code of `check_orders_nb` (and nothing computed) if the chunk's orders are invalid.
 
-    Takes the orders of the chunk's columns (see `take_records_nb`), builds their trade records with
-    `trade_records_nb` unless they are exit trades, which are folded straight from the orders (see
-    `fold_exit_trades_nb`), and allocates the scratch buffers once, then takes the groups a block at a time (see
-    `block_width_nb`): `group_walk_nb` walks each group of a block, then `lane_metrics_nb`
-    computes what depends on their value series for the whole block. For the arguments, see
-    `portfolio_metrics_nb`."""
+    Takes the orders of the chunk's columns (see `take_records_nb`) and allocates the scratch buffers once, then
+    takes the groups a block at a time (see `block_width_nb`): `group_walk_nb` walks each group of a block, then
+    `lane_metrics_nb` computes what depends on their value series for the whole block. Each group's metrics depend
+    on its own columns only, so any split of the groups into chunks gives the very same numbers.
+
+    Releases the GIL, so that chunks run in parallel on Python threads; compiled for `chunk_metrics_sig` only (see
+    `vectorbt.portfolio.registry.metrics`)."""
     n_rows = close.shape[0]
     order_col_idxs, order_col_lens = order_col_map
     from_col = group_start_idxs[from_group]
@@ -1467,11 +1500,8 @@ def chunk_metrics_nb(
     if order_error != 0:
         return order_error
 
-    fold_exit_trades = trades_type == TradesType.ExitTrades
-    if fold_exit_trades:  # folded straight from the orders, see fold_exit_trades_nb
-        chunk_trades = np.empty(0, dtype=trade_dt)
-    else:
-        chunk_trades = trade_records_nb(chunk_orders, chunk_close, chunk_order_col_map, trades_type)
+    fold_exit_trades = trades_type == TradesType.ExitTrades  # folded straight from the orders
+    chunk_trades = trade_records[:0] if fold_exit_trades else trade_records
     chunk_trade_col_map = fast_col_map_nb(chunk_trades["col"], to_col - from_col)
     chunk_trade_col_lens = chunk_trade_col_map[1]
     chunk_trade_col_start_idxs = np.cumsum(chunk_trade_col_lens) - chunk_trade_col_lens
@@ -1529,96 +1559,87 @@ def chunk_metrics_nb(
     return 0
 
 
-@njit(cache=True, parallel=True)
-def portfolio_metrics_nb(
+@njit(cache=True, nogil=True)
+def chunk_trades_nb(
     close: tp.Array2d,
-    fillna_close: bool,
     order_records: tp.RecordArray,
     order_col_map: tp.ColMap,
+    order_col_start_idxs: tp.Array1d,
     trades_type: int,
-    group_lens: tp.Array1d,
-    init_cash: tp.Array1d,
-    ann_factor: float,
-    risk_free: float,
-    required_return: float,
-    ddof: int,
-    from_group: int = 0,
-    to_group: int = -1,
-) -> tp.Array2d:
-    """Compute all metrics of `MetricIdx` for each group of columns, or for the groups `from_group` to `to_group`.
+    from_col: int,
+    to_col: int,
+) -> tp.Tuple[int, tp.RecordArray]:
+    """Build the trade records of type `trades_type` of the columns `from_col` to `to_col` (exclusive) with
+    `trade_records_nb`, numbered from `from_col` on as `chunk_metrics_nb` takes them.
 
-    Args:
-        close (array): Raw close price of shape `(n_rows, n_cols)`, NaNs included.
-        fillna_close (bool): Whether to forward- and then backward-fill NaNs in `close` for valuation,
-            as `Portfolio.fillna_close`. Open trades are valued at the raw close in any case.
-        order_records (array): Order records of type `vectorbt.portfolio.enums.order_dt`.
-        order_col_map (tuple): Column map of `order_records` (see `vectorbt.records.nb.col_map_nb`).
-        trades_type (int): Type of trades for trade statistics (see `vectorbt.portfolio.enums.TradesType`).
-        group_lens (array): Number of columns in each group; pass ones for an ungrouped portfolio.
-        init_cash (array): Initial cash per group (per column if ungrouped).
-        ann_factor (float): Annualization factor `year_freq / freq`. NaN disables the return ratios.
-        risk_free (float): Per-period risk-free return (Sharpe and Omega ratios).
-        required_return (float): Required annual return (Omega ratio) or per-period return (Sortino ratio),
-            as in `vectorbt.returns.nb`.
-        ddof (int): Delta degrees of freedom of the standard deviation in the Sharpe ratio.
-        from_group (int): First group to compute.
-        to_group (int): Group to stop before; -1 for all groups from `from_group` on. Each group's metrics depend
-            on its own columns only, so computing a range of groups at a time gives the very same numbers
-            (`vectorbt.portfolio.registry.metrics.compute_metrics` does so to show progress).
+    Returns 0 and the records, or the code of `check_orders_nb` and no records if the orders are invalid. A kernel
+    of its own, so that the default exit trades, which `chunk_metrics_nb` folds straight from the orders, never
+    compile vectorbt's trade builders."""
+    order_col_idxs, order_col_lens = order_col_map
+    from_order = order_col_start_idxs[from_col]
+    to_order = from_order + np.sum(order_col_lens[from_col:to_col])
+    chunk_orders = take_records_nb(order_records, order_col_idxs[from_order:to_order])
+    chunk_order_col_lens = order_col_lens[from_col:to_col]
+    order_error = check_orders_nb(chunk_orders, chunk_order_col_lens)
+    if order_error != 0:
+        return order_error, np.empty(0, dtype=trade_dt)
+    chunk_order_col_map = (np.arange(to_order - from_order), chunk_order_col_lens)
+    return 0, trade_records_nb(chunk_orders, close[:, from_col:to_col], chunk_order_col_map, trades_type)
 
-    Returns an array of shape `(to_group - from_group, n_metrics)`.
 
-    Groups are split into chunks of consecutive groups, which threads process in parallel with `chunk_metrics_nb`:
-    enough chunks to fill blocks of lanes (see `block_width_nb`), but no fewer than `min_chunks` and no more than
-    `max_chunks` (and no more than there are groups). When there are more blocks than chunks, chunks
-    hold whole blocks. Besides the output, memory use is proportional to the chunks in flight: their orders, trade
-    records and scratch buffers (see `lane_memory`).
+# ############# Signatures ############# #
 
-    Invalid orders raise the `ValueError` that `Portfolio.stats` raises (see `check_orders_nb`), once the threads are
-    done: Numba does not reliably pass on an error raised inside them."""
-    order_col_lens = order_col_map[1]
-    order_col_start_idxs = np.cumsum(order_col_lens) - order_col_lens
-    group_end_idxs = np.cumsum(group_lens)
-    group_start_idxs = group_end_idxs - group_lens
-    if to_group == -1:
-        to_group = group_lens.shape[0]
-    if from_group < 0 or from_group > to_group or to_group > group_lens.shape[0]:
-        raise ValueError("from_group and to_group must satisfy 0 <= from_group <= to_group <= number of groups")
-    n_groups = to_group - from_group
-    out = np.empty((n_groups, n_metrics), dtype=np.float64)
 
-    width = block_width_nb(close.shape[0])
-    n_blocks = -(-n_groups // width)
-    n_chunks = min(n_groups, max(min_chunks, n_blocks), max_chunks)
-    order_errors = np.zeros(n_chunks, dtype=np.int64)
-    for chunk in prange(n_chunks):
-        if n_chunks <= n_blocks:  # whole blocks in every chunk, so that only the very last block is partial
-            chunk_from = min(chunk * n_blocks // n_chunks * width, n_groups)
-            chunk_to = min((chunk + 1) * n_blocks // n_chunks * width, n_groups)
-        else:
-            chunk_from = chunk * n_groups // n_chunks
-            chunk_to = (chunk + 1) * n_groups // n_chunks
-        order_errors[chunk] = chunk_metrics_nb(
-            close,
-            fillna_close,
-            order_records,
-            order_col_map,
-            order_col_start_idxs,
-            trades_type,
-            group_start_idxs,
-            group_end_idxs,
-            from_group + chunk_from,
-            from_group + chunk_to,
-            init_cash,
-            ann_factor,
-            risk_free,
-            required_return,
-            ddof,
-            out,
-            from_group,
-        )
-    if np.any(order_errors == 1):  # an id error anywhere comes first, as in Portfolio.stats
-        raise_order_error_nb(1)
-    for chunk in range(n_chunks):  # then the first invalid size or price, as vectorbt's trade builders meet it
-        raise_order_error_nb(order_errors[chunk])
-    return out
+def input_t(dtype: tp.Any, ndim: int = 1) -> types.Array:
+    """Numba type of an input array of `dtype`: any layout, read-only, so that arrays of every layout (C, F,
+    strided, broadcast), writable or not, take the same compiled code."""
+    return types.Array(dtype, ndim, "A", readonly=True)
+
+
+col_map_t = types.UniTuple(input_t(types.int64), 2)
+"""Numba type of a column map (see `fast_col_map_nb`)."""
+
+order_records_t = input_t(from_dtype(order_dt))
+"""Numba type of the order records."""
+
+trade_records_t = input_t(from_dtype(trade_dt))
+"""Numba type of the trade records."""
+
+chunk_metrics_sig = (
+    input_t(types.float64, 2),  # close
+    types.boolean,  # fillna_close
+    order_records_t,
+    col_map_t,  # order_col_map
+    input_t(types.int64),  # order_col_start_idxs
+    types.int64,  # trades_type
+    trade_records_t,
+    input_t(types.int64),  # group_start_idxs
+    input_t(types.int64),  # group_end_idxs
+    types.int64,  # from_group
+    types.int64,  # to_group
+    input_t(types.float64),  # init_cash
+    types.float64,  # ann_factor
+    types.float64,  # risk_free
+    types.float64,  # required_return
+    types.int64,  # ddof
+    types.Array(types.float64, 2, "C"),  # out
+    types.int64,  # out_start
+)
+"""The one signature `vectorbt.portfolio.registry.metrics.compute_metrics` compiles `chunk_metrics_nb` for."""
+
+chunk_trades_sig = (
+    input_t(types.float64, 2),  # close
+    order_records_t,
+    col_map_t,  # order_col_map
+    input_t(types.int64),  # order_col_start_idxs
+    types.int64,  # trades_type
+    types.int64,  # from_col
+    types.int64,  # to_col
+)
+"""The one signature of `chunk_trades_nb`."""
+
+fast_col_map_sig = (input_t(types.int64), types.int64)
+"""The one signature of `fast_col_map_nb` called from Python."""
+
+auto_init_cash_sig = (types.UniTuple(types.int64, 2), order_records_t, col_map_t, input_t(types.int64))
+"""The one signature of `auto_init_cash_nb`."""
