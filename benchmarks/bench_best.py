@@ -41,6 +41,8 @@ from vectorbt.portfolio.registry.run import RunRecord, new_run_id  # noqa: E402
 from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES, PORTFOLIO  # noqa: E402
 from vectorbt.portfolio.registry.stores.file_store import FileStore  # noqa: E402
 
+from bench_registry import best_of  # noqa: E402  (the folder of the script is on sys.path)
+
 WHERE = "fast_window < slow_window"
 
 FRESH = r"""
@@ -121,15 +123,6 @@ def fresh(path: str, where: tp.Optional[str], records: bool = False) -> tp.Dict[
     out = subprocess.run([sys.executable, "-c", FRESH, path, where or "", "records" if records else "parts"],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def best_of(fn: tp.Callable[[], tp.Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
