@@ -23,9 +23,11 @@ $ vbt-registry --root /data/registry list --format json | jq '.[0].run_id'
 
 ## Where the registry is
 
-`--root PATH` (accepted before or after the command), else `$VBT_REGISTRY_DIR`, else `~/.vectorbt/registry`
-(`vectorbt.portfolio.registry.registry.default_path`). Commands that only read (`list`, `show`, `compare`,
-`best`, `check`) open it read-only, so they work on a folder you cannot write to, and never create one.
+`--registry PATH|URL` (or its older name `--root PATH`; accepted before or after the command), else
+`$VBT_REGISTRY_URL`, else `$VBT_REGISTRY_DIR`, else `~/.vectorbt/registry`
+(`vectorbt.portfolio.registry.stores.location`). A URL is `file:///folder` or `postgresql://user@host:port/db`.
+Commands that only read (`list`, `show`, `compare`, `best`, `check`) open it read-only, so they work on a folder
+you cannot write to, and never create one.
 
 ## Output formats
 
@@ -74,7 +76,8 @@ import warnings
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import NotARegistryError, RegistryError, RunNotFoundError
-from vectorbt.portfolio.registry.registry import ENV_PATH, RunRegistry, default_path
+from vectorbt.portfolio.registry.registry import RunRegistry
+from vectorbt.portfolio.registry.stores.location import ENV_PATH, ENV_URL, default_location, is_url
 from vectorbt.portfolio.registry.render import (FORMATS, Output, best_columns, configuration_columns, configurations,
                                                 list_columns, metrics_text, problem_frame, record_data, record_fields,
                                                 record_text, select_columns, write_text)
@@ -518,7 +521,8 @@ COMMANDS: tp.List[Command] = [
 # ############# Parser ############# #
 
 EPILOG = f"""\
-registry location: --root PATH, else ${ENV_PATH}, else ~/.vectorbt/registry
+registry location: --registry PATH|URL (or --root PATH), else ${ENV_URL}, else ${ENV_PATH},
+  else ~/.vectorbt/registry; a URL is file:///folder or postgresql://user@host:port/db
 
 output formats (--format):
   table  fits the terminal width ($COLUMNS overrides it); long cells are cut with '...'
@@ -541,8 +545,8 @@ def _add_common(p: argparse.ArgumentParser, top: bool) -> None:
     """Options every command takes, before or after its name. Inside a command their default is SUPPRESS,
     so that a value given before the command is not overwritten by the command's default."""
     default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
-    p.add_argument("--root", metavar="PATH", default=default(None),
-                   help=f"registry folder (default: ${ENV_PATH}, else ~/.vectorbt/registry)")
+    p.add_argument("--registry", "--root", dest="registry", metavar="PATH|URL", default=default(None),
+                   help=f"registry folder or URL (default: ${ENV_URL}, else ${ENV_PATH}, else ~/.vectorbt/registry)")
     p.add_argument("--format", choices=FORMATS, default=default("table"),
                    help="output format (default: table); JSON writes NaN as null and +-inf as \"inf\"/\"-inf\"")
     p.add_argument("--debug", action="store_true", default=default(False),
@@ -581,15 +585,17 @@ def _version() -> str:
 # ############# Running ############# #
 
 
-def open_registry(root: tp.Optional[str], read_only: bool) -> RunRegistry:
-    """The registry at `root` (else the default location), read-only or not.
+def open_registry(location: tp.Optional[str], read_only: bool) -> RunRegistry:
+    """The registry at `location` (a folder or a URL; else the default location), read-only or not.
 
-    A read-only command never creates a registry: a missing folder is an error."""
-    path = os.path.abspath(os.path.expanduser(root)) if root else default_path()
-    if read_only and not os.path.exists(path):
-        raise CliError(f"no registry at {path}: nothing has been registered there yet "
-                       f"('{PROG} demo' makes one; --root or ${ENV_PATH} choose another folder)")
-    return RunRegistry(path, read_only=read_only)
+    A read-only command never creates a folder registry: a missing folder is an error."""
+    location = location or default_location()
+    if not is_url(location):
+        location = os.path.abspath(os.path.expanduser(location))
+        if read_only and not os.path.exists(location):
+            raise CliError(f"no registry at {location}: nothing has been registered there yet "
+                           f"('{PROG} demo' makes one; --registry or ${ENV_PATH} choose another folder)")
+    return RunRegistry(location, read_only=read_only)
 
 
 def _error_code(error: BaseException) -> int:
@@ -664,7 +670,7 @@ def _main(argv: tp.Optional[tp.Sequence[str]]) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            registry = open_registry(args.root, command.read_only)
+            registry = open_registry(args.registry, command.read_only)
             return command.run(registry, args, out)
     except KeyboardInterrupt:
         if args.debug:

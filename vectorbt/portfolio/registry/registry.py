@@ -52,7 +52,7 @@ from vectorbt.portfolio.registry.spec import (
     default_ascending,
 )
 from vectorbt.portfolio.registry.stores.base import Problem, RunStore
-from vectorbt.portfolio.registry.stores.file_store import FileStore
+from vectorbt.portfolio.registry.stores.location import ENV_PATH, ENV_URL, default_path, open_store
 from vectorbt.portfolio.registry.validation import (
     check_count,
     check_labels,
@@ -66,32 +66,21 @@ from vectorbt.portfolio.registry.validation import (
     parse_age,
 )
 
-__all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_KEY"]
+__all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_URL", "ENV_KEY"]
 
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.transfer import TransferReport
-
-ENV_PATH = "VBT_REGISTRY_DIR"
-"""Environment variable naming the default registry folder."""
-
-DEFAULT_DIR = os.path.join("~", ".vectorbt", "registry")
-"""Default registry folder when `VBT_REGISTRY_DIR` is not set."""
-
-
-def default_path() -> str:
-    """The default registry folder: `$VBT_REGISTRY_DIR` if set, else `~/.vectorbt/registry`."""
-    return os.path.abspath(os.path.expanduser(os.environ.get(ENV_PATH) or DEFAULT_DIR))
-
 
 class RunRegistry:
     """A registry of vectorbt backtests.
 
     Args:
-        store (str, Path or RunStore): Where runs are kept. A path means a `FileStore` in that folder;
-            `None` means the default local registry (`default_path`: `$VBT_REGISTRY_DIR`, else
-            `~/.vectorbt/registry`).
+        store (str, Path or RunStore): Where runs are kept. A path (or `file://` URL) means a `FileStore`
+            in that folder, a `postgresql://` URL a `PostgresStore` (see
+            `vectorbt.portfolio.registry.stores.location`); `None` means the default registry
+            (`$VBT_REGISTRY_URL`, else the folder `$VBT_REGISTRY_DIR`, else `~/.vectorbt/registry`).
         read_only (bool): Open the registry for reading only (listing, comparing and loading work; writes
-            raise `ReadOnlyError`). Only with a path.
+            raise `ReadOnlyError`). With a store object, pass one opened read-only.
         signing_key (str or bytes): Secret key for HMAC-SHA256 signatures of the pickles; defaults to
             `$VBT_REGISTRY_KEY`. With a key, `register` signs every pickle and `load` refuses pickles that
             are unsigned or whose signature does not match. See "Security" in the user guide.
@@ -118,9 +107,9 @@ class RunRegistry:
                 raise ValueError("read_only: pass a store opened read-only, e.g. FileStore(path, read_only=True)")
             self.store = store
         elif store is None or isinstance(store, (str, os.PathLike)):
-            self.store = FileStore(default_path() if store is None else store, read_only=read_only)
+            self.store = open_store(store, read_only=read_only)
         else:
-            raise TypeError(f"store: expected a path or a RunStore, got {type(store).__name__}")
+            raise TypeError(f"store: expected a path, a URL or a RunStore, got {type(store).__name__}")
         self._key = integrity.signing_key(signing_key)
         self._config_cache = ConfigCache(self.default_config_cache_size)
 
