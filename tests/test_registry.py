@@ -70,7 +70,7 @@ def test_data_fingerprint_identifies_prices(reg, sweep_pf, single_pf, close):
 
 @pytest.mark.parametrize("change", [None, "last_row", "nan_in_one", "nan_in_all", "first_column"])
 def test_data_fingerprint_tells_one_asset_from_several(reg, close, change):
-    from vectorbt.portfolio.registry.registry import data_fingerprint
+    from vectorbt.portfolio.registry.provenance import data_fingerprint
 
     prices = pd.concat([close] * 3, axis=1, keys=["a", "b", "c"])
     if change == "last_row":

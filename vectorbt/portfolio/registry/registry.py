@@ -22,27 +22,23 @@ True
 ```
 """
 
-import hashlib
 import os
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry import codec, integrity
-from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, configs_bytes, read_run_configs
+from vectorbt.portfolio.registry import integrity
+from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_run_configs
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params
 from vectorbt.portfolio.registry.integrity import ENV_KEY
-from vectorbt.portfolio.registry.metrics import compute_metrics, metric_settings
 from vectorbt.portfolio.registry.progress import progress_bar
-from vectorbt.portfolio.registry.provenance import capture, data_fingerprint, versions
-from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio, load_portfolio
+from vectorbt.portfolio.registry.portfolio_format import load_portfolio
 from vectorbt.portfolio.registry.query import apply_where, parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
-from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, new_run_id
+from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id
 from vectorbt.portfolio.registry.spec import (
-    CONFIGS,
     INTERNAL_FIELDS,
     METRIC_NAMES,
     NOTES_PREVIEW_CHARS,
@@ -51,18 +47,14 @@ from vectorbt.portfolio.registry.spec import (
     check_metric,
     default_ascending,
 )
-from vectorbt.portfolio.registry.stores.base import Problem, RunStore
+from vectorbt.portfolio.registry.registration import Registration
+from vectorbt.portfolio.registry.stores.base import Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.location import ENV_PATH, ENV_URL, default_path, open_store
 from vectorbt.portfolio.registry.validation import (
     check_count,
-    check_labels,
     check_notes,
-    check_param_name,
-    check_params,
-    check_rate,
     check_tags,
     check_text,
-    check_year_freq,
     parse_age,
 )
 
@@ -184,8 +176,9 @@ class RunRegistry:
             if_exists (str): What to do when a live run with the same `identity` exists (same name, params,
                 configuration labels, data fingerprint, code hash and metric settings): `"new"` (default)
                 registers another run anyway, `"skip"` returns the existing run's record without writing
-                anything, `"error"` raises `DuplicateRunError`. Detection is exact within one process;
-                two processes registering the same run at the same moment may both write it.
+                anything, `"error"` raises `DuplicateRunError`. Detection is exact across processes and
+                machines: the store decides it atomically with the write (`RunStore.create(...,
+                unique_identity=True)`), so that a retried task registers its result once.
             year_freq, risk_free, required_return: Settings for the ratios, as `pf.stats` takes them
                 (default: `vbt.settings.returns`): a positive duration (`"365 days"`, `"252D"`) and two finite
                 numbers. Recorded with the run.
@@ -204,90 +197,33 @@ class RunRegistry:
         Bad input raises `TypeError` or `ValueError` naming the field, before anything is written; so do
         configuration labels that repeat (`pf` with the columns `["x", "x"]`).
         """
-        import vectorbt as vbt
-
         self.store.check_writable()
-        if not isinstance(pf, vbt.Portfolio):
-            raise TypeError(f"pf: expected a vectorbt Portfolio, got {type(pf).__module__}.{type(pf).__name__}")
-        name = check_text(name, "name")
-        params = check_params(params)
-        tags = check_tags(tags)
-        notes = check_notes(notes)
-        if status is not None:
-            status = check_text(status, "status")
-        if parent is not None:
-            if parent not in self:
-                raise RunNotFoundError(parent, "given as parent")
         if if_exists not in ("new", "skip", "error"):
             raise ValueError(f"if_exists: expected 'new', 'skip' or 'error', got {if_exists!r}")
-        year_freq = check_year_freq(year_freq)
-        risk_free = check_rate(risk_free, "risk_free")
-        required_return = check_rate(required_return, "required_return")
-        provenance = capture(code)
-
-        columns = pf.wrapper.get_columns()
-        column_names = [n if isinstance(n, str) else None for n in columns.names]
-        for level_name in column_names:
-            if level_name is None:
-                continue
-            check_param_name(level_name, "column level")
-            if level_name in params:
-                raise ValueError(
-                    f"params: {level_name!r} is also a column level of the portfolio (a per-configuration "
-                    "parameter); drop it from params"
-                )
-        labels = columns.tolist()
-        codec.encode(labels, "columns")
-        check_labels(labels)
-
-        settings = metric_settings(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return)
-        fingerprint = data_fingerprint(pf)
-        identity = hashlib.sha256(codec.canonical({
-            "name": name, "params": params, "columns": labels, "column_names": column_names,
-            "data": fingerprint, "code": provenance.get("code", {}).get("sha256"), "settings": settings,
-        }).encode("ascii")).hexdigest()
+        draft = Registration.prepare(pf, name, params, tags, notes, status=status, parent=parent, code=code,
+                                     year_freq=year_freq, risk_free=risk_free, required_return=required_return,
+                                     trusted_classes=trusted_classes)
+        if parent is not None and parent not in self:
+            raise RunNotFoundError(parent, "given as parent")
         if if_exists != "new":
-            existing = self._runs()
-            same = existing.index[existing["identity"] == identity]
-            if len(same):
-                if if_exists == "skip":
-                    return self.get(same[0])
-                raise DuplicateRunError(f"run {same[0]!r} has the same identity (name, params, data, code and "
-                                        "settings); pass if_exists='new' to register it again", same[0])
-
-        metrics = compute_metrics(pf, year_freq=year_freq, risk_free=risk_free, required_return=required_return,
-                                  progress=progress)
-        trusted = sorted(trusted_names(trusted_classes))
-        blob = dump_portfolio(pf, trusted_classes=trusted)  # ValueError naming trusted_classes
-        check_loadable(blob, trusted_classes=trusted)  # what is stored loads under the safe rules
-
-        run_id = new_run_id()
-        record = RunRecord(
-            run_id=run_id,
-            name=name,
-            created_at=datetime.now(timezone.utc),
-            params=params,
-            tags=tags,
-            notes=notes,
-            columns=labels,
-            column_names=column_names,
-            settings=settings,
-            versions=versions(),
-            data_fingerprint=fingerprint,
-            grouped=bool(pf.wrapper.grouper.is_grouped()),
-            parts={PORTFOLIO: integrity.part_info(blob, self._key)},
-            trusted_classes=trusted,
-            status=status,
-            parent=parent,
-            provenance=provenance,
-            identity=identity,
-        )
-        record.metrics = pd.DataFrame(metrics.to_numpy(dtype=float), index=record.column_index,
-                                      columns=list(metrics.columns))
-        configs = configs_bytes(record)  # what best() ranks, without decoding run.json
-        record.parts[CONFIGS] = integrity.part_info(configs, self._key)
-        self.store.create(record, {PORTFOLIO: blob, CONFIGS: configs})
+            live = self._runs()
+            same = live.index[live["identity"] == draft.identity]
+            if len(same):  # found before paying for the metrics; the store decides exactly below
+                return self._existing(same_identity_error(same[0]), if_exists)
+        record, parts = draft.build(self._key, progress=progress)
+        try:
+            self.store.create(record, parts, unique_identity=if_exists != "new")
+        except DuplicateRunError as e:
+            if e.existing_run_id == record.run_id:  # a run id taken: not a question of identity
+                raise
+            return self._existing(e, if_exists)
         return record.copy()
+
+    def _existing(self, error: DuplicateRunError, if_exists: str) -> RunRecord:
+        """What `register` returns (or raises) when a live run has the identity of the new one."""
+        if if_exists == "skip":
+            return self.get(error.existing_run_id)
+        raise error
 
     # ############# Reading one run ############# #
 

@@ -46,7 +46,7 @@ from datetime import datetime
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import ReadOnlyError
+from vectorbt.portfolio.registry.errors import DuplicateRunError, ReadOnlyError
 from vectorbt.portfolio.registry.run import RunRecord
 
 if tp.TYPE_CHECKING:
@@ -82,6 +82,13 @@ class Problem:
     """Whether `repair` can fix it without losing data."""
 
 
+def same_identity_error(existing_run_id: str) -> DuplicateRunError:
+    """The error of a run refused because the live run `existing_run_id` has the same identity (what
+    `RunStore.create(..., unique_identity=True)` raises, and `register(if_exists="error")`)."""
+    return DuplicateRunError(f"run {existing_run_id!r} has the same identity (name, params, data, code and "
+                             "settings); pass if_exists='new' to register it again", existing_run_id)
+
+
 class RunStore(ABC):
     """Abstract base class of run stores. See the module docstring for the contract."""
 
@@ -100,10 +107,15 @@ class RunStore(ABC):
     # ############# Writing ############# #
 
     @abstractmethod
-    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes]) -> None:
+    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes], unique_identity: bool = False) -> None:
         """Store a new run: its record (metrics included) and its parts by role (`{"portfolio": bytes}`).
 
-        Returns nothing. Raises `DuplicateRunError` if a run with that id exists, live or in the trash;
+        With `unique_identity`, the run is stored only if no live run has the same `record.identity`, decided
+        atomically with the write across every client of the store (`register(if_exists="skip")` relies on it,
+        so that a task retried on another machine registers its result once).
+
+        Returns nothing. Raises `DuplicateRunError` if a run with that id exists, live or in the trash, or with
+        `unique_identity` if a live run has that identity (its `existing_run_id` names that run);
         `RunNotFoundError` for a malformed id; `ReadOnlyError`; `OSError` when the medium fails, in which case
         nothing of the run is stored."""
 

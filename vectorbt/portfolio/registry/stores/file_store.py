@@ -62,7 +62,7 @@ from vectorbt.portfolio.registry.run import (
     summary_row,
 )
 from vectorbt.portfolio.registry.spec import PARTS
-from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore
+from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, Event, FileIndex, folder_ids
 
 __all__ = ["FileStore"]
@@ -264,12 +264,14 @@ class FileStore(RunStore):
     # ############# Writing ############# #
 
     @_permission_checked
-    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes]) -> None:
+    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes], unique_identity: bool = False) -> None:
         self.check_writable()
         run_id = check_run_id(record.run_id)
         target = self._run_dir(run_id)
         if self._taken(run_id):
             raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
+        if unique_identity:
+            self._check_identity_free(record.identity)  # before any write; decided again under the lock
         # everything that can fail on bad data fails here, before anything is written
         record.check_parts(parts)
         files = {PART_FILES[role]: data for role, data in parts.items()}
@@ -284,6 +286,8 @@ class FileStore(RunStore):
             with self._lock:
                 if self._taken(run_id):
                     raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
+                if unique_identity:  # under the lock, the index holds every run committed before ours
+                    self._check_identity_free(record.identity)
                 event = self.index.prepare_event(run_id, row, durable=False)
                 try:
                     os.rename(staging, target)  # the commit point
@@ -301,6 +305,13 @@ class FileStore(RunStore):
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.index.fold_if_due()
+
+    def _check_identity_free(self, identity: str) -> None:
+        """Raise `DuplicateRunError` naming the live run of that identity, if there is one."""
+        live = self.index.table(False)
+        same = live.index[live["identity"] == identity]
+        if len(same):
+            raise same_identity_error(same[0])
 
     @contextlib.contextmanager
     def _changing(self) -> tp.Iterator[None]:

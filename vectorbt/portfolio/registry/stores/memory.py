@@ -23,7 +23,7 @@ from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError
 from vectorbt.portfolio.registry.index import SummaryIndex
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, summary_row
 from vectorbt.portfolio.registry.spec import PARTS
-from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore
+from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 
 __all__ = ["InMemoryStore"]
 
@@ -81,7 +81,7 @@ class InMemoryStore(RunStore):
 
     # ############# Writing ############# #
 
-    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes]) -> None:
+    def create(self, record: RunRecord, parts: tp.Mapping[str, bytes], unique_identity: bool = False) -> None:
         self.check_writable()
         run_id = check_run_id(record.run_id)
         record.check_parts(parts)
@@ -90,6 +90,11 @@ class InMemoryStore(RunStore):
         with self._data.lock:
             if run_id in self._data.records:
                 raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
+            if unique_identity:
+                same = [r.run_id for r in self._data.records.values()
+                        if r.deleted_at is None and r.identity == record.identity]
+                if same:
+                    raise same_identity_error(min(same))
             self._put(stored)
             self._data.parts[run_id] = data
 

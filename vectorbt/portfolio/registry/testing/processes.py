@@ -202,6 +202,25 @@ def writer_worker(spec, path, worker, n_runs, n_tags, barrier, progress_path, re
                    "trashed": [trashed], "restored": [restored]}, f)
 
 
+def same_run_worker(spec, path, n_rounds, barrier, result_path):
+    """Identity test, one of several processes that register the same runs at the same moments: round `r`
+    registers the same portfolio with `if_exists="skip"`, the last round with `if_exists="error"`."""
+    from vectorbt.portfolio.registry.errors import DuplicateRunError
+
+    _check_warm()
+    reg = RunRegistry(store_factory(spec)(path))
+    got = []
+    for r in range(n_rounds):
+        if_exists = "error" if r == n_rounds - 1 else "skip"
+        barrier.wait(timeout=120)
+        try:
+            got.append(reg.register(tiny_pf(500 + r), name="retried", params={"r": r}, if_exists=if_exists).run_id)
+        except DuplicateRunError as e:
+            got.append(["refused", e.existing_run_id])
+    with open(result_path, "w") as f:
+        json.dump(got, f)
+
+
 def reader_worker(spec, path, stop, progress_paths, result_path):
     """Concurrent-writers test, the reader: keeps listing while the writers write; every run a writer logged
     as registered before a listing started must be in that listing (live or in the trash)."""
@@ -372,6 +391,41 @@ class MultiProcessStoreSuite(StoreSuite):
         pd.testing.assert_frame_equal(store.table(deleted=True), trash_table)
 
     test_concurrent_writers.hard_timeout = 300
+
+    @pytest.mark.slow
+    def test_if_exists_is_exact_across_processes(self, tmp_path: tp.Any) -> None:
+        """4 processes register the same run at the same moment, 6 times over: with `if_exists="skip"` each
+        time exactly one run is stored and every process gets its record; with `"error"` one process stores it
+        and the others are refused, naming that run."""
+        ctx = self._forkserver()
+        path, spec, n_rounds = str(tmp_path / "store"), self.store_spec(), 6
+        RunRegistry(self.make_store(path))  # laid out before the race, which is about runs, not layout
+        barrier = ctx.Barrier(N_WRITERS)
+        results = [str(tmp_path / f"same{w}.json") for w in range(N_WRITERS)]
+        procs = [ctx.Process(target=same_run_worker, args=(spec, path, n_rounds, barrier, results[w]))
+                 for w in range(N_WRITERS)]
+        try:
+            for p in procs:
+                p.start()
+            _join_all(procs, timeout=180)
+        finally:
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+        got = [json.load(open(r)) for r in results]
+        reg = RunRegistry(self.make_store(path))
+        table = reg.list()
+        assert len(table) == n_rounds
+        for r in range(n_rounds):
+            (stored,) = [run_id for run_id in table.index if reg.get(run_id).params == {"r": r}]
+            answers = [g[r] for g in got]
+            if r < n_rounds - 1:
+                assert answers == [stored] * N_WRITERS
+            else:
+                assert sorted(map(str, answers)).count(stored) == 1
+                assert sorted(a[1] for a in answers if isinstance(a, list)) == [stored] * (N_WRITERS - 1)
+
+    test_if_exists_is_exact_across_processes.hard_timeout = 240
 
     @pytest.mark.slow
     def test_crash_with_sigkill(self, tmp_path: tp.Any, monkeypatch: tp.Any) -> None:

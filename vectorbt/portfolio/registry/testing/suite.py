@@ -190,6 +190,24 @@ class StoreSuite:
             store.create(store.read(rec.run_id, deleted=True).copy(deleted_at=None), parts)
         assert len(store) == 0 and store.run_ids(deleted=True) == [rec.run_id]
 
+    def test_create_with_unique_identity(self, store: RunStore) -> None:
+        first, parts = self.put(store, 0, name="same")
+        twin, twin_parts = make_run(0, name="same")  # another run id, the same identity
+        assert twin.identity == first.identity and twin.run_id != first.run_id
+        before = self.state(store)
+        with pytest.raises(DuplicateRunError) as e:
+            store.create(twin, twin_parts, unique_identity=True)
+        assert e.value.existing_run_id == first.run_id and first.run_id in str(e.value)
+        assert self.state(store) == before and store.run_ids() == [first.run_id]
+        other, other_parts = make_run(1, name="other")
+        store.create(other, other_parts, unique_identity=True)  # another identity is welcome
+        store.trash(first.run_id, datetime.now(timezone.utc))
+        store.create(twin, twin_parts, unique_identity=True)  # a run in the trash does not count
+        assert set(store.run_ids()) == {twin.run_id, other.run_id}
+        again, again_parts = make_run(0, name="same")
+        store.create(again, again_parts)  # without the flag, identities may repeat
+        assert set(store.run_ids()) == {twin.run_id, other.run_id, again.run_id}
+
     def test_create_refuses_missing_parts_and_changes_nothing(self, store: RunStore) -> None:
         self.put(store, 0)
         rec, _ = make_run(1)
