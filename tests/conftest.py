@@ -57,3 +57,8 @@ def reg(tmp_path):
     from vectorbt.portfolio.registry import RunRegistry
 
     return RunRegistry(tmp_path / "registry")
+
+
+# Real servers for the team-registry tests (PostgreSQL, an S3-compatible store), each started once per session by
+# the first test that asks for it (see vectorbt.portfolio.registry.testing.servers).
+from vectorbt.portfolio.registry.testing.servers import postgres_server, s3_server  # noqa: E402,F401
