@@ -23,6 +23,7 @@ import pytest
 
 from vectorbt.portfolio.registry import RunRegistry
 from vectorbt.portfolio.registry import cli, render
+from vectorbt.portfolio.registry.cli import base as cli_base
 from vectorbt.portfolio.registry.cli import main
 from vectorbt.portfolio.registry.render import render_table, to_json_value
 
@@ -377,7 +378,7 @@ def test_read_commands_open_read_only(capsys, monkeypatch, base, ids):
             opened.append(read_only)
             super().__init__(store, read_only=read_only, **kwargs)
 
-    monkeypatch.setattr(cli, "RunRegistry", Spy)
+    monkeypatch.setattr(cli_base, "RunRegistry", Spy)  # where open_registry makes it
     for argv in (["list"], ["show", ids["flat"]], ["compare", ids["flat"]], ["best", "total_return"], ["check"]):
         opened.clear()
         code, _, err = run(capsys, "--root", base["root"], *argv)
@@ -723,3 +724,34 @@ def test_export_and_import(capsys, root, ids, tmp_path):
     assert code == 1 and "refused" in out
     code, _, err = run(capsys, "--root", other, "import", str(tmp_path / "nothing.zip"))
     assert code != 0 and err.count("\n") == 1
+
+
+def test_copy_between_registries_resumes_and_keeps_everything(capsys, base, ids, tmp_path):
+    dst = str(tmp_path / "copy")
+    code, out, _ = run(capsys, "copy", base["root"], dst, ids["sweep"])
+    assert code == 0 and f"{ids['sweep']}: copied" in out and "1 copied, 0 conflict(s), 0 refused" in out
+    code, out, _ = run(capsys, "--format", "json", "copy", base["root"], f"file://{dst}")  # resumes: the rest
+    assert code == 0
+    report = strict_json(out)
+    assert sorted(report["copied"]) == sorted([ids["flat"], ids["hold"]]) and report["conflicts"] == [ids["sweep"]]
+    src_reg, dst_reg = RunRegistry(base["root"], read_only=True), RunRegistry(dst, read_only=True)
+    assert sorted(dst_reg) == sorted(src_reg)
+    for run_id in src_reg:
+        a, b = src_reg.get(run_id), dst_reg.get(run_id)
+        assert a.parts == b.parts and a.identity == b.identity
+        pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    code, _, err = run(capsys, "copy", str(tmp_path / "nothing"), dst)  # a source that does not exist
+    assert code == 1 and "no registry at" in err and err.count("\n") == 1
+
+
+def test_registry_option_takes_urls_and_the_url_variable(capsys, monkeypatch, base, ids, tmp_path):
+    code, out, _ = run(capsys, "--registry", f"file://{base['root']}", "list", "--format", "json")
+    assert code == 0 and len(strict_json(out)) == 3
+    monkeypatch.setenv("VBT_REGISTRY_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("VBT_REGISTRY_URL", f"file://{base['root']}")  # the URL variable wins over the folder one
+    code, out, _ = run(capsys, "list", "--format", "json")
+    assert code == 0 and len(strict_json(out)) == 3
+    code, _, err = run(capsys, "--registry", "ftp://host/x", "list")
+    assert code == 2 and "no store serves ftp:// URLs" in err
+    code, _, err = run(capsys, "--registry", "postgresql://alice:s3cret@127.0.0.1:1/none", "list")
+    assert code != 0 and "s3cret" not in err and err.count("\n") == 1
