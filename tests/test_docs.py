@@ -403,3 +403,18 @@ def test_api_reference_builds(tmp_path):
     registry_page = out / "vectorbt" / "portfolio" / "registry" / "registry.html"
     assert registry_page.is_file() and "if_exists" in registry_page.read_text(encoding="utf-8")
     assert (out / "vectorbt" / "portfolio" / "registry" / "stores" / "file_store.html").is_file()
+
+
+def test_guide_generated_parts_are_current():
+    """The guide's metric table is `spec.metrics_markdown()` (run `python docs/sync_guide.py` after a change)."""
+    spec = importlib.util.spec_from_file_location("sync_guide", os.path.join(ROOT, "docs", "sync_guide.py"))
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    with open(sync.GUIDE, encoding="utf-8") as f:
+        text = f.read()
+    assert "<!-- generated: spec.metrics_markdown -->" in text
+    assert sync.synced(text) == text, "docs/guide.md is out of date: run python docs/sync_guide.py"
+    from vectorbt.portfolio.registry.spec import METRIC_NAMES
+
+    assert all(f"| `{name}` |" in text for name in METRIC_NAMES)
+    assert sync.synced(text.replace("| `win_rate` | fraction |", "| `win_rate` | money |")) == text

@@ -36,6 +36,7 @@ __all__ = [
     "check_metric",
     "default_ascending",
     "metrics_with_unit",
+    "metrics_markdown",
     "LIST_METRIC",
     "NOTES_PREVIEW_CHARS",
     "PORTFOLIO",
@@ -154,6 +155,21 @@ def check_metric(name: tp.Any, field: str = "metric") -> str:
 def default_ascending(name: str) -> bool:
     """Whether metric `name` ranks smaller-first unless told otherwise (its `better` is `"lower"`)."""
     return _BY_NAME[name].ascending
+
+
+def metrics_markdown() -> str:
+    """The table of metrics that the user guide shows (its "Metrics" section is this text, checked by a test):
+    one row per metric with its unit, better direction and `Portfolio.stats` title, then what each unit means.
+
+    ```pycon
+    >>> print(metrics_markdown().splitlines()[2])
+    | `start_value` | money | higher | Start Value |
+    ```
+    """
+    rows = ["| Metric | Unit | Better | In `pf.stats()` |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{m.name}` | {m.unit} | {m.better} | {m.title} |" for m in METRICS]
+    units = [f"- **{unit}**: {meaning}" for unit, meaning in UNITS.items()]
+    return "\n".join(rows) + "\n\nUnits:\n\n" + "\n".join(units) + "\n"
 
 
 def metrics_with_unit(unit: str) -> tp.Tuple[str, ...]:
