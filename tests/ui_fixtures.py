@@ -1,0 +1,106 @@
+"""Fixtures of the web page's tests: one headless Chromium for the whole session (Debian's `chromium` driven
+through `chromium-driver` by Selenium), app servers on free 127.0.0.1 ports, and a seeded demo registry.
+
+Test modules import the fixtures they use from here (`from ui_fixtures import browser, ...`). Under CI
+(`CI=true`) a missing browser or driver fails the tests; elsewhere it skips them, saying why.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+import time
+
+import pytest
+
+CHROMIUM = os.environ.get("VBT_UI_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("VBT_UI_CHROMEDRIVER", "/usr/bin/chromedriver")
+WAIT = 20
+"""Seconds a test waits for the page to show something."""
+
+_browser = []
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI must run the browser tests: install chromium and chromium-driver)")
+    pytest.skip(reason)
+
+
+def get_browser():
+    """The session's headless Chromium, started on first use and quit at exit."""
+    if _browser:
+        return _browser[0]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _missing("selenium is not installed")
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            _missing(f"{path} not found")
+    profile = tempfile.mkdtemp(prefix="vbt-ui-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    _browser.append(driver)
+
+    def quit_browser():
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+    atexit.register(quit_browser)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    """The session's headless Chromium (one for all tests)."""
+    return get_browser()
+
+
+def start_server(registry, write=False):
+    """The page of `registry` served on a free 127.0.0.1 port, in a thread; returns the `UIServer`."""
+    from vectorbt.portfolio.registry.ui.app import create_app
+    from vectorbt.portfolio.registry.ui.server import UIServer
+
+    return UIServer(create_app(registry, write=write), host="127.0.0.1", port=0).start()
+
+
+def wait_for(driver, css, text=None, timeout=WAIT):
+    """The first element matching `css` (whose text contains `text`, if given), once it shows."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            for el in driver.find_elements(By.CSS_SELECTOR, css):
+                last = el.text
+                if text is None or text in el.text:
+                    if el.is_displayed() or text is not None:
+                        return el
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{css!r}{' with ' + repr(text) if text else ''} did not show within {timeout} s "
+                         f"(last text: {last!r}); page: {driver.find_element(By.TAG_NAME, 'body').text[:2000]!r}")
+
+
+def grid_column(driver, grid_css, col_id):
+    """Texts of the rendered cells of a column of a grid, top to bottom."""
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, f"{grid_css} .ag-center-cols-container .ag-row")
+    rows = sorted(rows, key=lambda r: int(r.get_attribute("row-index") or 0))
+    out = []
+    for row in rows:
+        cells = row.find_elements(By.CSS_SELECTOR, f'[col-id="{col_id}"]')
+        out.append(cells[0].text if cells else "")
+    return out

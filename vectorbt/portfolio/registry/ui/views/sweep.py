@@ -1,0 +1,104 @@
+"""The sweep view (`/sweep/<run_id>?x=&y=&metric=&reduce=&slice=&at=`): a metric of a sweep run as a heatmap
+over two parameters (`x`, `y`), in one slice of a third (`slice` at its `at`-th value, moved with the slider),
+reduced over the others (`reduce`); the metric against one parameter; parallel coordinates over every
+parameter and the metric. Clicking a heatmap cell or a point opens that configuration (the best of the cell)
+below: its equity, underwater chart, trades and stats.
+"""
+
+from dash import dcc, html
+
+from vectorbt import _typing as tp
+from vectorbt.portfolio.registry.plotting import REDUCE_RULES, label_text
+from vectorbt.portfolio.registry.run import check_run_id
+from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES
+from vectorbt.portfolio.registry.ui.data import UIBackend
+from vectorbt.portfolio.registry.ui.figures import by_param_figure, heatmap_figure, message_figure, parcoords_figure
+from vectorbt.portfolio.registry.ui.views.common import info_box, params_of, run_link
+
+__all__ = ["layout", "state_of", "PARCOORDS_LINES"]
+
+PARCOORDS_LINES = 5_000
+"""Most configurations drawn in the parallel coordinates (the best ones by the metric)."""
+
+
+def state_of(backend: UIBackend, run_id: str, search: str) -> tp.Dict[str, tp.Any]:
+    """The view's choices from its query string, with defaults: the first two parameters as `x` and `y`, the
+    third (if any) as the slice at its first value, `sharpe_ratio`, reduced by its best."""
+    p = params_of(search)
+    params = backend.sweep_params(run_id)
+    x = p.get("x") or (params[0] if params else None)
+    y = p.get("y") or next((q for q in params if q != x), None)
+    rest = [q for q in params if q not in (x, y)]
+    slice_param = p.get("slice", rest[0] if rest else "")
+    if slice_param == "none":
+        slice_param = ""
+    try:
+        at = int(p.get("at", "0"))
+    except ValueError:
+        raise ValueError(f"at: {p.get('at')!r} is not a position of the slider (0, 1, ...)")
+    return dict(x=x, y=y, metric=p.get("metric", LIST_METRIC), reduce=p.get("reduce", "best"),
+                slice=slice_param, at=at, params=params)
+
+
+def _dropdown(id_: str, options: tp.Sequence[str], value: tp.Any, clearable: bool = False) -> dcc.Dropdown:
+    return dcc.Dropdown(id=id_, options=[{"label": o, "value": o} for o in options], value=value,
+                        clearable=clearable, className="vbt-dropdown")
+
+
+def layout(backend: UIBackend, run_id: str, search: str) -> html.Div:
+    """The sweep view."""
+    run_id = check_run_id(run_id)
+    record = backend.record(run_id)
+    s = state_of(backend, run_id, search)
+    params = s["params"]
+    title = html.H2([f"Sweep: {record.name}", html.Span(" ", className="vbt-muted"), run_link(run_id)])
+    if not params:
+        return html.Div([title, info_box("This run has no per-configuration parameters (named column levels): "
+                                         "there is nothing to sweep over.")])
+    controls = [html.Label("x"), _dropdown("sweep-x", params, s["x"])]
+    if len(params) > 1:
+        controls += [html.Label("y"), _dropdown("sweep-y", [q for q in params if q != s["x"]], s["y"])]
+    controls += [html.Label("metric"), _dropdown("sweep-metric", METRIC_NAMES, s["metric"]),
+                 html.Label("reduce the rest by"), _dropdown("sweep-reduce", REDUCE_RULES, s["reduce"])]
+    rest = [q for q in params if q not in (s["x"], s["y"])]
+    slider: tp.Any = html.Div()
+    slice_value = None
+    if rest:
+        controls += [html.Label("slice by"), _dropdown("sweep-slice", ["none", *rest], s["slice"] or "none")]
+    if s["slice"]:
+        values = backend.param_values(run_id, s["slice"])
+        if not 0 <= s["at"] < len(values):
+            raise ValueError(f"at: {s['at']} is not a position of {s['slice']!r} (0 to {len(values) - 1})")
+        slice_value = values[s["at"]]
+        step = max(1, len(values) // 20)
+        marks = {i: label_text(v) for i, v in enumerate(values) if i % step == 0 or i == len(values) - 1}
+        slider = html.Div([
+            html.Div(f"{s['slice']} = {label_text(slice_value)}", id="sweep-slice-value"),
+            dcc.Slider(id="sweep-at", min=0, max=len(values) - 1, step=1, value=s["at"], marks=marks,
+                       updatemode="mouseup"),
+        ], className="vbt-slider")
+    if len(params) > 1:
+        view = backend.sweep(run_id, s["x"], s["y"], s["metric"], s["reduce"], s["slice"] or None, slice_value)
+        where = f" at {s['slice']} = {label_text(slice_value)}" if s["slice"] else ""
+        heat = heatmap_figure(view.x, view.y, view.metric, view.rule, view.x_values, view.y_values, view.z,
+                              view.counts, view.positions, title=f"{view.metric} ({view.rule}){where}")
+    else:
+        heat = message_figure("one parameter: see the metric against it below")
+    xs, values_by_x, positions = backend.by_param(run_id, s["x"], s["metric"], s["reduce"])
+    line = by_param_figure(s["x"], s["metric"], backend._rule(s["reduce"], s["metric"]), xs, values_by_x,
+                           positions)
+    table = backend.sweep_table(run_id, s["metric"], limit=PARCOORDS_LINES)
+    parcoords = parcoords_figure(table, params, s["metric"])
+    shown = "" if record.n_columns <= PARCOORDS_LINES else f" (the best {PARCOORDS_LINES:,} of {record.n_columns:,})"
+    return html.Div([
+        title,
+        html.Div(controls, className="vbt-controls"),
+        slider,
+        html.Div("Click a cell or a point to open its best configuration below.", className="vbt-muted"),
+        dcc.Store(id="sweep-run", data=run_id),
+        dcc.Graph(id="sweep-heatmap", figure=heat, config={"displaylogo": False}),
+        dcc.Graph(id="sweep-line", figure=line, config={"displaylogo": False}),
+        html.H3(f"Parallel coordinates{shown}"),
+        dcc.Graph(id="sweep-parcoords", figure=parcoords, config={"displaylogo": False}),
+        dcc.Loading(html.Div(id="sweep-config", className="vbt-config"), type="circle"),
+    ])
