@@ -5,12 +5,15 @@ the schema version, orphaned objects, and `where` translated to SQL."""
 
 import hashlib
 import os
+import secrets
+import time
+from datetime import datetime, timezone
 
 import pytest
 
 from vectorbt.portfolio.registry.errors import NotARegistryError
-from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite, start_forkserver
-from vectorbt.portfolio.registry.testing.servers import PostgresServer, find_servers_file
+from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite, hard_timeout, start_forkserver
+from vectorbt.portfolio.registry.testing.servers import PostgresServer, find_servers_file, free_port, require
 
 start_forkserver(os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,3 +90,306 @@ class TestPostgresStoreS3(TestPostgresStore):
         s3 = find_servers_file(path)["s3"]
         return {"artifacts": f"s3://{s3['bucket']}/{database_name(path)}",
                 "artifacts_options": s3["storage_options"]}
+
+
+# ############# What is specific to a database ############# #
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    """A fresh database on the session's server."""
+    return postgres_server.create_database()
+
+
+def _open(url, **kwargs):
+    from vectorbt.portfolio.registry.stores.postgres import PostgresStore
+
+    return PostgresStore(url, **kwargs)
+
+
+def _poll_writer(url, worker, n_runs, barrier, log_path):
+    """Commit-order test, one of 8 writers: create runs, change some, trash and restore some; each change is
+    slowed down at random just before its change number is taken, so that transactions overlap and commit out
+    of the order in which they began."""
+    import random
+    import time
+
+    from vectorbt.portfolio.registry.stores import postgres
+    from vectorbt.portfolio.registry.testing import make_run
+
+    rng = random.Random(worker)
+    real_bump = postgres.PostgresStore._bump
+
+    def slow_bump(cur, table, run_id):
+        time.sleep(rng.uniform(0, 0.004))
+        return real_bump(cur, table, run_id)
+
+    postgres.PostgresStore._bump = staticmethod(slow_bump)
+    store = postgres.PostgresStore(url)
+    barrier.wait(timeout=60)
+    ids, live = [], []
+    with open(log_path, "w") as log:
+        for i in range(n_runs):
+            record, parts = make_run(1000 * worker + i, name=f"w{worker}", params={"i": i})
+            store.create(record, parts)
+            ids.append(record.run_id)
+            log.write(f"created {record.run_id}\n")
+            log.flush()
+            live.append(record.run_id)
+            if i % 3 == 0:
+                store.update(rng.choice(live), lambda r: r.copy(notes=f"by {worker} at {i}"))
+            if i % 7 == 6:
+                victim = rng.choice(live)
+                store.trash(victim, datetime.now(timezone.utc))
+                live.remove(victim)
+                if rng.random() < 0.5:
+                    store.restore(victim)
+                    live.append(victim)
+    store.close()
+
+
+@pytest.mark.slow
+def test_a_polling_client_misses_nothing_under_8_writers(pg_url, tmp_path):
+    """8 processes write at once while a client in this process polls `table()` as fast as it can, asking each
+    time only for the changes since its last call. Every run a writer had created before a poll started is in
+    that poll, and at the end the warm client's table equals a fresh client's, row for row (updates, trashes and
+    restores included): no change was skipped because its transaction committed after a later one's."""
+    import multiprocessing as mp
+
+    n_writers, n_runs = 8, 30
+    warm = _open(pg_url)  # lays out the schema before the writers start
+    ctx = mp.get_context("forkserver")
+    barrier = ctx.Barrier(n_writers + 1)
+    logs = [str(tmp_path / f"log{w}") for w in range(n_writers)]
+    procs = [ctx.Process(target=_poll_writer, args=(pg_url, w, n_runs, barrier, logs[w])) for w in range(n_writers)]
+    with hard_timeout(180):
+        for p in procs:
+            p.start()
+        barrier.wait(timeout=60)
+        polls, missing = 0, []
+        while any(p.is_alive() for p in procs):
+            created = set()
+            for log in logs:
+                if os.path.exists(log):
+                    with open(log) as f:
+                        created |= {line.split()[1] for line in f.read().splitlines() if line.startswith("created")}
+            # live, trash, live: a run trashed or restored between two calls is in one of them
+            seen = set(warm.table().index) | set(warm.table(deleted=True).index) | set(warm.table().index)
+            missing += sorted(created - seen)
+            polls += 1
+        for p in procs:
+            p.join(30)
+    assert [p.exitcode for p in procs] == [0] * n_writers
+    assert polls > 5 and missing == []
+    fresh = _open(pg_url)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(warm.table(), fresh.table())
+    pd.testing.assert_frame_equal(warm.table(deleted=True), fresh.table(deleted=True))
+    assert len(warm) + len(warm.table(deleted=True)) == n_writers * n_runs
+    assert warm.last_change == fresh.last_change
+
+
+def test_warm_client_fetches_only_what_changed(pg_url, monkeypatch):
+    from vectorbt.portfolio.registry.index import SummaryIndex
+    from vectorbt.portfolio.registry.testing import make_run
+
+    writer, reader = _open(pg_url), _open(pg_url)
+    ids = []
+    for k in range(20):
+        record, parts = make_run(k, name=f"r{k}")
+        writer.create(record, parts)
+        ids.append(record.run_id)
+    assert len(reader.table()) == 20
+    put, removed = [], []
+    real_put, real_remove = SummaryIndex.put, SummaryIndex.remove
+    monkeypatch.setattr(SummaryIndex, "put", lambda self, row: put.append(row["run_id"]) or real_put(self, row))
+    monkeypatch.setattr(SummaryIndex, "remove", lambda self, r: removed.append(r) or real_remove(self, r))
+    assert len(reader.table()) == 20 and put == []  # nothing changed: nothing fetched
+    writer.update(ids[3], lambda r: r.copy(notes="changed"))
+    writer.trash(ids[5], datetime.now(timezone.utc))
+    writer.trash(ids[6], datetime.now(timezone.utc))
+    writer.purge(ids[6])
+    record, parts = make_run(99, name="new")
+    writer.create(record, parts)
+    table = reader.table()
+    assert sorted(put) == sorted([ids[3], ids[5], record.run_id]) and removed == [ids[6]]
+    assert table.loc[ids[3], "notes"] == "changed" and ids[5] not in table.index and record.run_id in table.index
+    assert list(reader.table(deleted=True).index) == [ids[5]]
+    writer.restore(ids[5])
+    assert ids[5] in reader and ids[6] not in reader and len(reader) == 20
+
+
+def test_server_restart_during_writes(tmp_path):
+    """The server restarts (pg_ctl restart: every connection cut) while a thread registers runs: the calls cut
+    short raise `ConnectionError` naming the store without its password, no run is left half-written, and the
+    next calls connect again by themselves."""
+    import threading
+
+    from vectorbt.portfolio.registry.testing import make_run
+
+    ok, why = PostgresServer.available()
+    if not ok or os.environ.get("VBT_REGISTRY_TEST_POSTGRES_URL"):
+        require(False, why or "an external server cannot be restarted by the tests")
+    with hard_timeout(120), PostgresServer() as server:
+        url = server.create_database("restart")
+        store = _open(url)
+        done, failed, stop = [], [], threading.Event()
+
+        def write():
+            k = 0
+            while not stop.is_set():
+                record, parts = make_run(k, name=f"r{k}")
+                k += 1
+                try:
+                    store.create(record, parts)
+                    done.append(record.run_id)
+                except ConnectionError as e:
+                    failed.append((record.run_id, str(e)))
+                    time.sleep(0.05)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        try:
+            time.sleep(0.5)
+            server.restart()
+            time.sleep(0.5)
+            server.restart()
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            thread.join(30)
+        assert failed, "no write was cut by the restarts"
+        assert all(server.password not in text and "***" in text and "connects again" in text
+                   for _, text in failed)
+        assert len(done) > 10 and done[-1] in store  # writes went on after the restarts
+        fresh = _open(url)
+        table = fresh.table()
+        assert set(done) <= set(table.index)
+        for run_id, _ in failed:  # cut short: absent, or (cut at its commit) complete
+            if run_id in table.index:
+                record = fresh.read(run_id)
+                assert fresh.read_part(run_id, "portfolio") and record.n_columns == 1
+        assert fresh.check() == []
+        store.close()
+        fresh.close()
+
+
+def test_read_only_role(postgres_server, pg_url):
+    """A role that may only SELECT opens the registry with `read_only=True` and reads everything; opened without
+    it, the store notices the missing privilege and opens read-only with a warning."""
+    from vectorbt.portfolio.registry import ReadOnlyError, RunRegistry
+    from vectorbt.portfolio.registry.testing import make_run
+
+    writer = _open(pg_url)
+    record, parts = make_run(0, name="shared", n_columns=3)
+    writer.create(record, parts)
+    name = "reader_" + secrets.token_hex(4)
+    password = secrets.token_hex(8)
+    database = pg_url.rsplit("/", 1)[1]
+    ro_url = postgres_server.create_role(name, password, database, read_only=True)
+    reg = RunRegistry(ro_url, read_only=True)
+    assert reg.read_only and list(reg) == [record.run_id]
+    assert reg.get(record.run_id).to_dict() == record.to_dict()
+    assert reg.store.read_part(record.run_id, "portfolio") == parts["portfolio"]
+    assert len(reg.best("total_return", n=None)) == 3 and reg.check() == []
+    with pytest.raises(ReadOnlyError, match="read-only"):
+        reg.update(record.run_id, notes="x")
+    assert password not in repr(reg) and "***" in repr(reg)
+    with pytest.warns(UserWarning, match="may not write"):
+        store = _open(ro_url)
+    assert store.read_only and store.read_only_reason
+    with pytest.raises(ReadOnlyError):
+        store.create(*make_run(1))
+
+
+def test_credentials_never_show(postgres_server, pg_url, caplog):
+    import logging
+
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.testing import make_run
+
+    caplog.set_level(logging.DEBUG)
+    password = postgres_server.password
+    reg = RunRegistry(pg_url)
+    record, parts = make_run(0, name="secret?")
+    reg.store.create(record, parts)
+    reg.list()
+    texts = [repr(reg), repr(reg.store), str(reg.store)]
+    wrong_port = pg_url.replace(f":{postgres_server.port}/", f":{free_port()}/")
+    with pytest.raises(ConnectionError) as e:
+        _open(wrong_port, connect_timeout=2)
+    texts.append(str(e.value))
+    wrong_password = pg_url.replace(password, "not-" + password)
+    with pytest.raises(ConnectionError) as e:
+        _open(wrong_password)
+    texts.append(str(e.value))
+    texts += [r.getMessage() for r in caplog.records]
+    assert all(password not in t for t in texts) and "***" in texts[0]
+    assert password not in str(database_state(reg.store))  # nor in any stored row
+
+
+def test_newer_schema_is_refused(postgres_server, pg_url):
+    from vectorbt.portfolio.registry import SchemaVersionError
+
+    _open(pg_url)
+    database = pg_url.rsplit("/", 1)[1]
+    postgres_server.execute("UPDATE vbtr_info SET value = '99' WHERE key = 'schema_version'", database=database)
+    for read_only in (False, True):
+        with pytest.raises(SchemaVersionError, match="schema_version '99'.*upgrade"):
+            _open(pg_url, read_only=read_only)
+    with pytest.raises(NotARegistryError, match="read-only"):
+        _open(postgres_server.create_database(), read_only=True)
+
+
+def test_schema_created_by_many_clients_at_once(pg_url):
+    import threading
+
+    stores, errors = [], []
+
+    def open_one():
+        try:
+            stores.append(_open(pg_url))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(stores) == 8 and all(len(s) == 0 for s in stores)
+
+
+def test_orphaned_objects_are_found_and_removed(pg_url, tmp_path, monkeypatch):
+    """Object storage on a shared folder (`file://`): an upload whose writer died before its run was stored is
+    a leftover for `check` (not repairable while young), which `repair` removes once old enough; purging a run
+    removes its object unless another run shares it."""
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.stores import postgres
+    from vectorbt.portfolio.registry.testing import make_run
+
+    store = _open(pg_url, artifacts=f"file://{tmp_path}/objects")
+    reg = RunRegistry(store)
+    a, a_parts = make_run(0, name="a")
+    b, b_parts = make_run(1, name="b")
+    b_parts["portfolio"] = a_parts["portfolio"]  # the same portfolio bytes: one object for both runs
+    b.parts["portfolio"] = dict(a.parts["portfolio"])
+    store.create(a, a_parts)
+    store.create(b, b_parts)
+    assert len(store._objects().list()) == 1
+    orphan = store._objects().put(b"uploaded by a writer that died")
+    problems = store.check()
+    assert [(p.kind, p.path, p.repairable) for p in problems] == [("leftover", orphan, False)]
+    assert reg.repair() == [] and orphan in store._objects().list()
+    monkeypatch.setattr(postgres, "LEFTOVER_GRACE_SECONDS", 0.0)
+    assert reg.repair() == [f"removed leftover object {orphan}"] and store.check() == []
+    reg.delete(a.run_id, purge=True)
+    assert len(store._objects().list()) == 1
+    assert store.read_part(b.run_id, "portfolio") == a_parts["portfolio"]
+    reg.delete(b.run_id, purge=True)
+    assert store._objects().list() == {} and reg.check() == []
+    other = _open(pg_url)  # opened without artifacts=: uses the URL the registry recorded
+    c, c_parts = make_run(2, name="c")
+    store.create(c, c_parts)
+    assert other.read_part(c.run_id, "portfolio") == c_parts["portfolio"]
