@@ -11,7 +11,10 @@ about in `filename`.
 """
 
 import contextlib
+import ctypes
+import errno
 import os
+import sys
 import threading
 
 from vectorbt import _typing as tp
@@ -21,7 +24,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["atomic_write", "write_temp", "commit", "discard", "fsync_dir", "FileLock", "TMP_SUFFIX",
+__all__ = ["atomic_write", "write_temp", "commit", "discard", "fsync_dir", "exchange", "FileLock", "TMP_SUFFIX",
            "is_temp_name"]
 
 TMP_SUFFIX = ".tmp"
@@ -117,6 +120,51 @@ def atomic_write(path: tp.FileName, data: bytes, sync_dir: bool = True) -> None:
     `filename`, so that "No space left on device" says where); the previous content of `path`, if any, is
     untouched."""
     commit(write_temp(path, data), path, sync_dir=sync_dir)
+
+
+_RENAME_EXCHANGE = 2
+"""`renameat2`'s flag (Linux 3.15+) that swaps two paths in one step."""
+
+_RENAME_SWAP = 2
+"""`renamex_np`'s flag (macOS 10.12+) that swaps two paths in one step."""
+
+_AT_FDCWD = -100
+
+
+def _exchange_call() -> tp.Optional[tp.Callable[[bytes, bytes], int]]:
+    """The C library's atomic swap of two paths, or None on platforms that have none."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - Windows
+        return None
+    if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
+        fn = libc.renameat2
+        fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        return lambda a, b: fn(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE)
+    if sys.platform == "darwin" and hasattr(libc, "renamex_np"):  # pragma: no cover - not tested here
+        fn = libc.renamex_np
+        fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+        return lambda a, b: fn(a, b, _RENAME_SWAP)
+    return None  # pragma: no cover
+
+
+_EXCHANGE = _exchange_call()
+
+
+def exchange(a: tp.FileName, b: tp.FileName) -> None:
+    """Swap two existing paths (two folders, say) in one atomic step: a crash leaves either both as they were or
+    both swapped, and a reader never finds either path missing. Then fsyncs their folder.
+
+    Raises `OSError` with `errno.ENOTSUP` where the platform or file system cannot do it (Windows; file systems
+    without `RENAME_EXCHANGE`), and the call's own `OSError` otherwise; nothing is changed then."""
+    if _EXCHANGE is None:  # pragma: no cover
+        raise OSError(errno.ENOTSUP, "this platform cannot swap two paths atomically", os.fspath(b))
+    if _EXCHANGE(os.fsencode(a), os.fsencode(b)) != 0:
+        code = ctypes.get_errno()
+        if code in (errno.EINVAL, errno.ENOSYS):  # the file system (or kernel) has no exchange
+            code = errno.ENOTSUP
+        raise OSError(code, os.strerror(code), os.fspath(b))
+    fsync_dir(os.path.dirname(os.path.abspath(b)))
 
 
 class FileLock:

@@ -61,6 +61,7 @@ from vectorbt.portfolio.registry.validation import (
 __all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_URL", "ENV_KEY"]
 
 if tp.TYPE_CHECKING:
+    from vectorbt.portfolio.registry.migration import MigrationReport
     from vectorbt.portfolio.registry.transfer import TransferReport
 
 class RunRegistry:
@@ -628,6 +629,28 @@ class RunRegistry:
                             problems.append(Problem("unreadable", run_id, run_id, f"{type(e).__name__}: {e}",
                                                     False))
         return problems
+
+    def migrate(self, run_ids: tp.Optional[tp.Sequence[str]] = None, dry_run: bool = False,
+                trusted_classes: tp.Sequence[tp.Union[type, str]] = (),
+                progress: tp.Optional[bool] = None) -> "MigrationReport":
+        """Rewrite runs of schema 1 (default: every run, live and in the trash) to schema 2 in place, one at a time.
+
+        Each pickle's size and sha256 (and signature, with a signing key) are verified first, and the converted
+        portfolio is checked to load under the safe rules and to equal the old one; run ids, metadata, metrics
+        and identities are kept. Each run is swapped in atomically by the store, so an interrupted migration
+        leaves every run old or new, never broken; running it again finishes the rest. With `dry_run`, every
+        check runs and nothing is written. Runs that fail a check are reported and left as they are. See
+        `vectorbt.portfolio.registry.migration`; returns a `MigrationReport`."""
+        from vectorbt.portfolio.registry.migration import migrate_runs
+
+        if not dry_run:
+            self.store.check_writable()
+        ids = None if run_ids is None else [check_run_id(r) for r in run_ids]
+        report = migrate_runs(self.store, self._key, ids, dry_run=dry_run, trusted_classes=trusted_classes,
+                              progress=progress)
+        for run_id in report.migrated:
+            self._config_cache.forget(run_id)
+        return report
 
     def repair(self) -> tp.List[str]:
         """Fix what `check` finds and can fix safely (remove old leftovers, rebuild the index); return a

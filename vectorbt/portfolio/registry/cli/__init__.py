@@ -225,7 +225,7 @@ def _main(argv: tp.Optional[tp.Sequence[str]]) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            registry = open_registry(args.registry, command.read_only) if command.needs_registry else None
+            registry = open_registry(args.registry, command.reads_only(args)) if command.needs_registry else None
             return command.run(registry, args, out)
     except KeyboardInterrupt:
         if args.debug:

@@ -50,10 +50,18 @@ class Command:
     help: str
     add_arguments: tp.Callable[[argparse.ArgumentParser], None]
     run: tp.Callable[[RunRegistry, argparse.Namespace, Output], int]
-    read_only: bool = False
+    read_only: tp.Union[bool, tp.Callable[[argparse.Namespace], bool]] = False
+    """Whether the command only reads (then its registry is opened read-only), or a function of its arguments
+    that says so (`migrate --dry-run` only reads)."""
     description: str = ""
+
     needs_registry: bool = True
     """False for commands that open registries of their own (`copy SRC DST`): `run` gets `None`."""
+
+    def reads_only(self, args: argparse.Namespace) -> bool:
+        """Whether the command, with these arguments, only reads."""
+        return self.read_only(args) if callable(self.read_only) else self.read_only
+
 
 def count_arg(text: str) -> int:
     try:

@@ -179,6 +179,31 @@ def _transfer_report(report: tp.Any, done: str, out: Output) -> int:
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
+# migrate
+
+
+def _migrate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_ids", nargs="*", metavar="RUN", help="runs to migrate (default: every run, live and in the "
+                                                             "trash)")
+    p.add_argument("--dry-run", action="store_true", help="check every run and say what would be done; write nothing")
+    p.add_argument("--trust", action="append", default=[], metavar="MODULE.CLASS",
+                   help="a class the portfolios need beyond the safe ones, e.g. a Portfolio subclass of your own "
+                        "(repeatable); only for code you trust")
+
+
+def _migrate_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    report = reg.migrate(run_ids=list(dict.fromkeys(args.run_ids)) or None, dry_run=args.dry_run,
+                         trusted_classes=args.trust)
+    done = "would be migrated" if report.dry_run else "migrated"
+    lines = [f"{run_id}: {done}" for run_id in report.migrated]
+    lines += [f"{run_id}: failed, left as it is: {why}" for run_id, why in report.failed.items()]
+    lines.append(f"{len(report.migrated)} {done}, {len(report.current)} of schema 2 already, "
+                 f"{len(report.failed)} failed" + (" (dry run: nothing written)" if report.dry_run else ""))
+    out.message("\n".join(lines), {"dry_run": report.dry_run, "migrated": report.migrated,
+                                    "current": report.current, "failed": report.failed})
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
 # copy
 
 
@@ -214,6 +239,12 @@ MAINTENANCE_COMMANDS: tp.List[Command] = [
             description="Bring runs from an archive written by 'export', keeping their ids. Files are verified "
                         "against the archive's checksums; runs whose id exists here already are reported and "
                         "left alone. Exit code 1 if any run was refused."),
+    Command("migrate", "rewrite runs of schema 1 to schema 2 in place", _migrate_args, _migrate_run,
+            read_only=lambda args: args.dry_run,
+            description="Rewrite runs of the older format (schema 1: dill pickles) to schema 2, one at a time and "
+                        "atomically, keeping run ids, metadata and metrics. Each pickle is verified against its "
+                        "checksum (and signature) first; runs that fail are reported and left as they are. "
+                        "--dry-run checks everything and writes nothing. Exit code 1 if any run failed."),
     Command("copy", "copy runs from one registry into another", _copy_args, _copy_run, needs_registry=False,
             description="Copy runs (default: all live runs) from SRC into DST, between any two stores (folders, "
                         "PostgreSQL), keeping their ids, metrics, checksums and signatures. Every part is verified "

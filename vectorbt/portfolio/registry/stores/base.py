@@ -146,6 +146,21 @@ class RunStore(ABC):
         """Remove a run in the trash for good. Raises `RunNotFoundError` if the trash holds no such run,
         `ReadOnlyError`."""
 
+    @abstractmethod
+    def rewrite(self, run_id: str, build: tp.Callable[[RunRecord], tp.Tuple[RunRecord, tp.Mapping[str, bytes]]],
+                deleted: bool = False) -> RunRecord:
+        """Replace a run's record and all its parts at once (a format migration); return the new record.
+
+        `build(current_record)` returns the new record (the same run id) and its parts by role; it is called
+        with the run held against other changes (as `update` holds it), so that nothing changed meanwhile is
+        lost, and it may read the run's parts. Afterwards the run has exactly the new record, metrics and
+        parts; after a crash at any moment it is entirely as before or entirely new, never a mix. Applies to a
+        live run, or with `deleted=True` to a run in the trash (which stays there).
+
+        Raises `RunNotFoundError` if there is no such run, `ValueError` if the new record changes the run id or
+        its parts do not match it (`RunRecord.check_parts`), whatever `build` raises (nothing is changed then),
+        `ReadOnlyError`, and `OSError` when the medium fails or cannot swap atomically (nothing is changed)."""
+
     # ############# Reading ############# #
 
     @abstractmethod

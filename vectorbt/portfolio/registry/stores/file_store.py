@@ -42,7 +42,8 @@ import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry._io import FileLock, atomic_write, commit, discard, fsync_dir, is_temp_name, write_temp
+from vectorbt.portfolio.registry._io import (FileLock, atomic_write, commit, discard, exchange, fsync_dir, is_temp_name,
+                                            write_temp)
 from vectorbt.portfolio.registry.errors import (
     DuplicateRunError,
     IntegrityError,
@@ -416,6 +417,35 @@ class FileStore(RunStore):
                 discard(event.tmp)
                 raise
             self.index.commit_event(event, self._trash, self._runs)
+            return record
+
+    @_permission_checked
+    def rewrite(self, run_id: str, build: tp.Callable[[RunRecord], tp.Tuple[RunRecord, tp.Mapping[str, bytes]]],
+                deleted: bool = False) -> RunRecord:
+        with self._changing():
+            path = self._existing_dir(run_id, deleted)
+            record, parts = build(self.read(run_id, deleted))
+            if record.run_id != run_id:
+                raise ValueError(f"run_id: a rewrite cannot change it ({run_id!r} -> {record.run_id!r})")
+            record.check_parts(parts)
+            files = {PART_FILES[role]: data for role, data in parts.items()}
+            files.update({METRICS_FILE: record.metrics_bytes(), META_FILE: record.meta_bytes()})
+            folder = os.path.dirname(path)
+            staging = self._staging_name(folder, run_id)  # a leftover `repair` removes, whatever happens
+            os.mkdir(staging)
+            try:
+                for name, data in files.items():  # run.json last
+                    atomic_write(os.path.join(staging, name), data, sync_dir=False)
+                fsync_dir(staging)
+                event = self.index.prepare_event(run_id, summary_row(record))
+                try:
+                    exchange(staging, path)  # the commit point: the new folder in place, the old one at staging
+                except BaseException:
+                    discard(event.tmp)
+                    raise
+                self.index.commit_event(event)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # the old run after the swap, the new one before it
             return record
 
     @_permission_checked

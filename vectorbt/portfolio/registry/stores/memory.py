@@ -125,6 +125,20 @@ class InMemoryStore(RunStore):
     def restore(self, run_id: str) -> RunRecord:
         return self._move(run_id, None)
 
+    def rewrite(self, run_id: str, build: tp.Callable[[RunRecord], tp.Tuple[RunRecord, tp.Mapping[str, bytes]]],
+                deleted: bool = False) -> RunRecord:
+        self.check_writable()
+        with self._data.lock:  # re-entrant: `build` may read the run's parts
+            current = self._get(run_id, deleted)
+            record, parts = build(self._clone(current))
+            if record.run_id != run_id:
+                raise ValueError(f"run_id: a rewrite cannot change it ({run_id!r} -> {record.run_id!r})")
+            record.check_parts(parts)
+            stored = self._clone(record)
+            self._put(stored)
+            self._data.parts[run_id] = {role: bytes(part) for role, part in parts.items()}
+            return self._clone(stored)
+
     def purge(self, run_id: str) -> None:
         self.check_writable()
         with self._data.lock:

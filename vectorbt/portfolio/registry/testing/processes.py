@@ -51,6 +51,9 @@ N_WRITERS, RUNS_PER_WRITER, TAGS_PER_WRITER = 4, 50, 10
 N_KILLS = 24
 """How many times the crash test kills a writing child with SIGKILL."""
 
+N_MIGRATE_RUNS, N_MIGRATE_KILLS = 16, 12
+"""Runs of schema 1 in the migration crash test, and at most how many times it kills the migrating child."""
+
 
 # ############# Helpers that also run in child processes ############# #
 
@@ -295,6 +298,25 @@ def crash_child(spec, path, log_path, seed, live, trashed):
             _say(fd, "done", op, run_id)
             src.remove(run_id)
             dst.append(run_id)
+
+
+def migrate_child(spec, path, log_path, seed):
+    """Migration crash test, the victim: migrates the registry (its fsyncs slowed down, so that kills land in the
+    middle of a run's rewrite) until it is killed or done."""
+    _check_warm()
+    rng = random.Random(seed)
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        time.sleep(rng.uniform(0, 0.01))
+        real_fsync(fd)
+
+    os.fsync = slow_fsync
+    reg = RunRegistry(store_factory(spec)(path))
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    _say(fd, "ready")
+    report = reg.migrate()
+    _say(fd, "done", len(report.migrated), len(report.failed))
 
 
 def _join_all(procs, timeout: float) -> None:
@@ -545,5 +567,91 @@ class MultiProcessStoreSuite(StoreSuite):
                 assert list(row["tags"]) == m["tags"]
 
     test_crash_with_sigkill.hard_timeout = 240
+
+    @pytest.mark.slow
+    def test_crash_during_migrate(self, tmp_path: tp.Any, monkeypatch: tp.Any) -> None:
+        """A child migrating runs of schema 1 is killed with SIGKILL at random moments, then restarted, until
+        the migration is done. After every kill each run is either old or new, never a mix: the same metadata
+        and metrics, a portfolio matching its record, loading as before. At the end every run is of schema 2,
+        `check` reports at most leftovers and `repair` cleans them up."""
+        from vectorbt.portfolio.registry.integrity import verify
+        from vectorbt.portfolio.registry.testing.records import make_v1_run
+
+        ctx = self._forkserver()
+        path, spec = str(tmp_path / "store"), self.store_spec()
+        store = self.make_store(path)
+        reg = RunRegistry(store)
+        pfs = [tiny_pf(k) for k in range(N_MIGRATE_RUNS - 1)] + [tiny_sweep_pf()]
+        expected = {}  # run_id -> (metadata, metrics, total returns, in the trash)
+        for k, pf in enumerate(pfs):
+            rec = make_v1_run(store, pf, name=f"old{k}", params={"k": k}, tags=["v1"])
+            expected[rec.run_id] = [rec.to_dict(), rec.metrics, np.atleast_1d(pf.total_return()), False]
+        doomed = sorted(expected)[1]
+        reg.delete(doomed)
+        expected[doomed][3] = True
+
+        def kept(record: tp.Any) -> tp.Dict[str, tp.Any]:
+            data = record.to_dict()
+            for key in ("schema_version", "parts", "files", "trusted_classes", "deleted_at"):
+                data.pop(key, None)
+            return data
+
+        def check_runs() -> tp.Dict[int, int]:
+            """Every run old or new and complete; return how many runs each schema has."""
+            now = RunRegistry(self.make_store(path))
+            schemas = {1: 0, 2: 0}
+            assert set(now) == {r for r, e in expected.items() if not e[3]}
+            for run_id, (meta, metrics, returns, deleted) in expected.items():
+                rec = now.store.read(run_id, deleted=deleted)
+                assert kept(rec) == {k: v for k, v in meta.items() if k not in (
+                    "schema_version", "parts", "files", "trusted_classes", "deleted_at")}, run_id
+                pd.testing.assert_frame_equal(rec.metrics, metrics)
+                for role in rec.parts:
+                    verify(rec, role, now.store.read_part(run_id, role, deleted=deleted))
+                schemas[rec.schema_version] += 1
+                if not deleted:
+                    np.testing.assert_allclose(np.atleast_1d(now.load(run_id).total_return()), returns, rtol=1e-12)
+            assert len(now.best("total_return", n=None)) == sum(len(e[2]) for e in expected.values() if not e[3])
+            return schemas
+
+        rng = random.Random(99)
+        kills, started, progress = 0, time.monotonic(), []
+        for cycle in range(N_MIGRATE_KILLS):
+            log = str(tmp_path / f"migrate{cycle}")
+            proc = ctx.Process(target=migrate_child, args=(spec, path, log, 500 + cycle))
+            proc.start()
+            try:
+                deadline = time.monotonic() + 60
+                while not any(w == ["ready"] for w in _read_lines(log)):
+                    assert proc.is_alive(), f"migrate child died before it was ready (exit code {proc.exitcode})"
+                    assert time.monotonic() < deadline, "migrate child not ready after 60 s"
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0.0, 0.15))
+            finally:
+                proc.kill()
+                proc.join(10)
+            done = any(w[0] == "done" for w in _read_lines(log))
+            kills += proc.exitcode == -signal.SIGKILL and not done
+            schemas = check_runs()
+            progress.append(schemas[2])
+            if schemas[1] == 0:
+                break
+        elapsed = time.monotonic() - started
+        assert kills >= 2, f"only {kills} kills landed during the migration ({elapsed:.1f} s)"
+        assert any(0 < n < len(expected) for n in progress), f"no kill landed in the middle: {progress}"
+        report = RunRegistry(self.make_store(path)).migrate()  # finishes what the kills left
+        assert report.ok and len(report.migrated) + len(report.current) == len(expected)
+        assert check_runs() == {1: 0, 2: len(expected)}
+        store = self.make_store(path)
+        reg = RunRegistry(store)
+        problems = reg.check()
+        assert {p.kind for p in problems} <= {"leftover", "index_drift"}, problems
+        self.allow_leftover_removal(monkeypatch)
+        reg.repair()
+        assert reg.check() == []
+        print(f"migrate crash test: {kills} kills in {elapsed:.1f} s, runs of schema 2 after each: {progress}; "
+              f"check found {len(problems)} leftovers")
+
+    test_crash_during_migrate.hard_timeout = 240
 
 

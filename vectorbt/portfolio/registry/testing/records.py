@@ -22,7 +22,7 @@ from vectorbt.portfolio.registry.run import RunRecord, new_run_id
 from vectorbt.portfolio.registry.configs import configs_bytes
 from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES, PORTFOLIO
 
-__all__ = ["make_run", "files_of"]
+__all__ = ["make_run", "make_v1_run", "files_of"]
 
 
 def make_run(
@@ -66,6 +66,20 @@ def make_run(
     parts = {PORTFOLIO: portfolio, CONFIGS: configs_bytes(record)}
     record.parts = {role: part_info(data) for role, data in parts.items()}
     return record, parts
+
+
+def make_v1_run(store: tp.Any, pf: tp.Any, name: str = "old", key: tp.Optional[bytes] = None,
+                **kwargs: tp.Any) -> RunRecord:
+    """Store a run of `pf` in `store` as version 1 of the format wrote it (schema 1: the portfolio as
+    `pf.dumps()`, no configurations table), with real metrics; return its record. `kwargs` go to
+    `Registration.prepare` (params, tags, ...). For migration tests."""
+    from vectorbt.portfolio.registry.registration import Registration
+
+    record, _ = Registration.prepare(pf, name, **kwargs).build(key)
+    blob = pf.dumps()
+    record = record.copy(schema_version=1, trusted_classes=[], parts={PORTFOLIO: part_info(blob, key)})
+    store.create(record, {PORTFOLIO: blob})
+    return record
 
 
 def files_of(path: tp.Any) -> tp.Dict[str, tp.Any]:

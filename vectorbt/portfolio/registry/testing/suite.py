@@ -39,7 +39,8 @@ import pytest
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import DuplicateRunError, ReadOnlyError, RunNotFoundError
 from vectorbt.portfolio.registry.registry import RunRegistry
-from vectorbt.portfolio.registry.spec import FIELDS, METRIC_NAMES, PORTFOLIO
+from vectorbt.portfolio.registry.integrity import part_info
+from vectorbt.portfolio.registry.spec import CONFIGS, FIELDS, METRIC_NAMES, PORTFOLIO
 from vectorbt.portfolio.registry.stores.base import RunStore
 from vectorbt.portfolio.registry.testing.records import files_of, make_run
 
@@ -259,6 +260,51 @@ class StoreSuite:
         assert self.state(store) == before
         assert store.read(rec.run_id).to_dict() == rec.to_dict()
 
+    def test_rewrite_replaces_record_and_parts_at_once(self, store: RunStore) -> None:
+        rec, parts = self.put(store, 0, name="r", tags=["a"])
+        seen = []
+
+        def build(current: tp.Any) -> tp.Any:
+            seen.append(store.read_part(current.run_id, PORTFOLIO))  # build may read the run's parts
+            new_parts = {PORTFOLIO: b"a new portfolio", CONFIGS: parts[CONFIGS]}
+            new = current.copy(notes="rewritten", parts={role: part_info(data) for role, data in new_parts.items()})
+            new.metrics = current.metrics * 2
+            return new, new_parts
+
+        new = store.rewrite(rec.run_id, build)
+        assert seen == [parts[PORTFOLIO]] and new.notes == "rewritten"
+        got = store.read(rec.run_id)
+        assert got.to_dict() == new.to_dict() and got.tags == ["a"]
+        pd.testing.assert_frame_equal(got.metrics, rec.metrics * 2)
+        assert store.read_part(rec.run_id, PORTFOLIO) == b"a new portfolio"
+        assert store.read_part(rec.run_id, CONFIGS) == parts[CONFIGS]
+        assert store.table().loc[rec.run_id, "notes"] == "rewritten" and store.run_ids() == [rec.run_id]
+        store.trash(rec.run_id, datetime.now(timezone.utc))
+        store.rewrite(rec.run_id, lambda r: (r.copy(notes="in the trash"), {
+            PORTFOLIO: b"a new portfolio", CONFIGS: parts[CONFIGS]}), deleted=True)
+        assert store.read(rec.run_id, deleted=True).notes == "in the trash" and store.run_ids() == []
+        with pytest.raises(RunNotFoundError):
+            store.rewrite(rec.run_id, build)  # not live
+
+    def test_rewrite_failures_change_nothing(self, store: RunStore) -> None:
+        rec, parts = self.put(store, 0, name="r")
+        before = self.state(store)
+
+        def boom(r: tp.Any) -> tp.Any:
+            raise RuntimeError("build failed")
+
+        with pytest.raises(RuntimeError):
+            store.rewrite(rec.run_id, boom)
+        with pytest.raises(ValueError, match="run_id"):
+            store.rewrite(rec.run_id, lambda r: (r.copy(run_id="20240101T000000000000Z-deadbeef"), parts))
+        with pytest.raises(ValueError, match="parts"):  # not the parts the record lists
+            store.rewrite(rec.run_id, lambda r: (r, {PORTFOLIO: b"other bytes"}))
+        with pytest.raises(RunNotFoundError):
+            store.rewrite("20240101T000000000000Z-deadbeef", lambda r: (r, parts))
+        assert self.state(store) == before
+        assert store.read(rec.run_id).to_dict() == rec.to_dict()
+        assert store.read_part(rec.run_id, PORTFOLIO) == parts[PORTFOLIO]
+
     def test_trash_restore_purge(self, store: RunStore) -> None:
         keep, _ = self.put(store, 1, name="keep")
         rec, parts = self.put(store, 0, name="t")
@@ -359,6 +405,7 @@ class StoreSuite:
         for call in (lambda: store.create(make_run(5)[0], make_run(5)[1]), store.check_writable,
                      lambda: store.update(a.run_id, lambda r: r), lambda: store.trash(a.run_id, now),
                      lambda: store.restore(b.run_id), lambda: store.purge(b.run_id), store.rebuild_index,
+                     lambda: store.rewrite(a.run_id, lambda r: (r, a_parts)),
                      store.repair, lambda: ro.update(a.run_id, notes="x"), lambda: ro.delete(a.run_id),
                      lambda: ro.restore(b.run_id), ro.gc, ro.repair, ro.rebuild_index):
             with pytest.raises(ReadOnlyError, match="read-only"):
