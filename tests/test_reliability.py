@@ -381,6 +381,101 @@ def test_v1_registry_reads_in_place_read_only(v1_expected):
     assert files_of(REGISTRY_V1) == before  # the committed fixture is never written
 
 
+# ############# Format stability: a registry written with storage format 2 ############# #
+
+REGISTRY_V2 = os.path.join(FIXTURES, "registry_v2")
+
+
+@pytest.fixture(scope="module")
+def v2_expected():
+    with open(os.path.join(FIXTURES, "registry_v2_expected.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def v2_key():
+    """The fixture's signing key, from the script that made it (stated there once)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_registry_v2", os.path.join(FIXTURES, "make_registry_v2.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FIXTURE_KEY
+
+
+def _check_v2(path, expected, key, monkeypatch):
+    import vectorbt as vbt
+
+    def no_dill(*args, **kwargs):
+        raise AssertionError("schema 2 must load without dill")
+
+    monkeypatch.setattr(vbt.Portfolio, "loads", no_dill)
+    reg = RunRegistry(path, read_only=True)
+    keyed = RunRegistry(path, read_only=True, signing_key=key)
+    live = [r for r in expected["runs"] if not r["deleted"]]
+    trashed = [r for r in expected["runs"] if r["deleted"]]
+    assert sorted(reg) == sorted(r["run_id"] for r in live) and len(reg) == 3
+    assert list(reg.list(deleted=True).index) == [r["run_id"] for r in trashed]
+    table = reg.list()
+    for exp in expected["runs"]:
+        rec = reg.store.read(exp["run_id"], deleted=exp["deleted"])
+        assert rec.schema_version == 2 and rec.name == exp["name"] and rec.tags == exp["tags"]
+        assert rec.notes == exp["notes"] and rec.status == exp["status"] and rec.grouped == exp["grouped"]
+        assert rec.n_columns == exp["n_columns"] and rec.column_names == exp["column_names"]
+        assert codec.canonical(rec.params) == codec.canonical(codec.decode(exp["params"]))
+        assert rec.columns == codec.decode(exp["columns"])
+        assert {role: info["sha256"] for role, info in rec.parts.items()} == exp["parts_sha256"]
+        for metric, values in exp["metrics"].items():
+            np.testing.assert_array_equal(rec.metrics[metric].to_numpy(), np.array(codec.decode(values)))
+        if exp["deleted"]:
+            continue
+        assert table.loc[exp["run_id"], "name"] == exp["name"]
+        returns = codec.decode(exp["metrics"]["total_return"])
+        if exp["signed"]:
+            pf = keyed.load(exp["run_id"])
+            with pytest.raises(IntegrityError, match="signature"):
+                RunRegistry(path, read_only=True, signing_key=b"another key, not the fixture's").load(exp["run_id"])
+        else:
+            pf = reg.load(exp["run_id"])
+            with pytest.raises(IntegrityError, match="not signed"):  # a key requires signatures
+                keyed.load(exp["run_id"])
+        np.testing.assert_allclose(np.atleast_1d(pf.total_return()), returns, rtol=1e-12)
+        if rec.n_columns > 1:
+            for label in rec.columns:
+                label = tuple(label) if isinstance(label, list) else label
+                one = reg.load(exp["run_id"], column=label)
+                assert one.total_return() == pytest.approx(pf[label].total_return(), rel=1e-12)
+                pd.testing.assert_frame_equal(one.orders.records_readable, pf[label].orders.records_readable)
+        if exp["grouped"]:
+            assert len(pf.logs.values) > 0 and pf.close.isna().to_numpy().any()  # logs and the price gap kept
+    best = reg.best("total_return", n=None)
+    assert len(best) == 6  # 3 sweep configurations + 2 groups + 1
+    expected_best = sorted(((v, r["run_id"]) for r in live for v in codec.decode(r["metrics"]["total_return"])),
+                           key=lambda x: -x[0])
+    assert best["total_return"].tolist() == [v for v, _ in expected_best]
+    sweep = table.loc[live[0]["run_id"]]
+    assert sweep["status"] == "candidate" and "reviewed" in sweep["tags"] and sweep["windows"] == (3, 5, 8)
+    assert reg.check() == []
+    assert reg.migrate(dry_run=True).current == sorted(r["run_id"] for r in live) + [trashed[0]["run_id"]]
+
+
+def test_v2_registry_reads_and_loads_in_place_read_only(v2_expected, v2_key, monkeypatch):
+    before = files_of(REGISTRY_V2)
+    _check_v2(REGISTRY_V2, v2_expected, v2_key, monkeypatch)
+    assert files_of(REGISTRY_V2) == before  # the committed fixture is never written
+
+
+def test_v2_registry_in_a_copy_rebuilds_to_the_same_index(tmp_path, v2_expected, v2_key, monkeypatch):
+    path = str(tmp_path / "v2")
+    shutil.copytree(REGISTRY_V2, path)
+    reg = RunRegistry(path)
+    live, trash = reg.store.table(), reg.store.table(deleted=True)
+    assert reg.rebuild_index() == 4
+    pd.testing.assert_frame_equal(reg.store.table(), live)
+    pd.testing.assert_frame_equal(reg.store.table(deleted=True), trash)
+    _check_v2(path, v2_expected, v2_key, monkeypatch)
+
+
 def test_v1_registry_reads_and_rebuilds_in_a_copy(tmp_path, v1_expected):
     copy = tmp_path / "v1"
     shutil.copytree(REGISTRY_V1, copy)
