@@ -106,6 +106,12 @@ def check_run_id(value: tp.Any) -> str:
     return value
 
 
+def _no_metrics() -> pd.DataFrame:
+    """An empty metric table (no configurations yet), float64 like every metric table. Built from an empty array:
+    `pd.DataFrame(columns=...)` alone takes about 0.3 ms, a fifth of a small registration's budget."""
+    return pd.DataFrame(np.empty((0, len(METRIC_NAMES))), columns=pd.Index(METRIC_NAMES), copy=False)
+
+
 @dataclass
 class RunRecord:
     """One registered run: metadata, per-configuration metrics and the facts needed to reload it.
@@ -137,7 +143,7 @@ class RunRecord:
     column_names: tp.List[tp.Optional[str]] = field(default_factory=list)
     """Names of the column index levels; each named level is a per-configuration parameter."""
 
-    metrics: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(METRIC_NAMES)))
+    metrics: pd.DataFrame = field(default_factory=lambda: _no_metrics())
     """Metrics of every configuration: one row per configuration (index as `columns`), one column per metric.
 
     See `vectorbt.portfolio.registry.metrics` for the names and units."""
