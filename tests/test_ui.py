@@ -14,7 +14,6 @@ import pytest
 
 pytest.importorskip("dash", reason="the ui extra (dash, dash-ag-grid) is not installed")
 
-from vectorbt.portfolio.registry import RunRegistry  # noqa: E402
 from vectorbt.portfolio.registry.errors import ReadOnlyError, RunNotFoundError  # noqa: E402
 from vectorbt.portfolio.registry.ui.data import RunsQuery, UIBackend, downsample, json_value  # noqa: E402
 from vectorbt.portfolio.registry.ui.demo import demo_registry  # noqa: E402

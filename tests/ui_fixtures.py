@@ -1,7 +1,7 @@
 """Fixtures of the web page's tests: one headless Chromium for the whole session (Debian's `chromium` driven
 through `chromium-driver` by Selenium), app servers on free 127.0.0.1 ports, and a seeded demo registry.
 
-Test modules import the fixtures they use from here (`from ui_fixtures import browser, ...`). Under CI
+Test modules import these helpers (`from ui_fixtures import get_browser, ...`) and wrap them in fixtures. Under CI
 (`CI=true`) a missing browser or driver fails the tests; elsewhere it skips them, saying why.
 """
 
@@ -58,18 +58,12 @@ def get_browser():
     return driver
 
 
-@pytest.fixture
-def browser():
-    """The session's headless Chromium (one for all tests)."""
-    return get_browser()
-
-
 def start_server(registry, write=False):
     """The page of `registry` served on a free 127.0.0.1 port, in a thread; returns the `UIServer`."""
     from vectorbt.portfolio.registry.ui.app import create_app
     from vectorbt.portfolio.registry.ui.server import UIServer
 
-    return UIServer(create_app(registry, write=write), host="127.0.0.1", port=0).start()
+    return UIServer(create_app(registry, write=write), host="127.0.0.1", port=0, quiet=True).start()
 
 
 def wait_for(driver, css, text=None, timeout=WAIT):
@@ -94,13 +88,12 @@ def wait_for(driver, css, text=None, timeout=WAIT):
 
 
 def grid_column(driver, grid_css, col_id):
-    """Texts of the rendered cells of a column of a grid, top to bottom."""
-    from selenium.webdriver.common.by import By
-
-    rows = driver.find_elements(By.CSS_SELECTOR, f"{grid_css} .ag-center-cols-container .ag-row")
-    rows = sorted(rows, key=lambda r: int(r.get_attribute("row-index") or 0))
-    out = []
-    for row in rows:
-        cells = row.find_elements(By.CSS_SELECTOR, f'[col-id="{col_id}"]')
-        out.append(cells[0].text if cells else "")
-    return out
+    """Texts of the rendered cells of a column of the grids matching `grid_css`, top to bottom (pinned columns
+    included)."""
+    return driver.execute_script("""
+        const [grid, col] = arguments;
+        const cells = document.querySelectorAll(grid + ' .ag-row .ag-cell[col-id="' + col + '"]');
+        return Array.from(cells)
+            .map(c => [parseInt(c.closest('.ag-row').getAttribute('row-index')), c.innerText.trim()])
+            .sort((a, b) => a[0] - b[0]).map(x => x[1]);
+    """, grid_css, col_id)

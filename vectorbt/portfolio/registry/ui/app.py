@@ -234,16 +234,21 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
         return navigate(search_of(values), now)
 
     @app.callback(Output("sweep-config", "children"), Input("sweep-heatmap", "clickData"),
-                  Input("sweep-line", "clickData"), State("sweep-run", "data"), prevent_initial_call=True)
-    def sweep_click(heat: tp.Any, line: tp.Any, run_id: str) -> tp.Any:
+                  Input("sweep-line", "clickData"), State("sweep-run", "data"), State("url", "search"),
+                  prevent_initial_call=True)
+    def sweep_click(heat: tp.Any, line: tp.Any, run_id: str, search: str) -> tp.Any:
+        from vectorbt.portfolio.registry.ui.views.sweep import clicked_position
+
         click = heat if ctx.triggered_id == "sweep-heatmap" else line
         if not click or not click.get("points"):
             return no_update
-        custom = click["points"][0].get("customdata")
-        position = custom[0] if isinstance(custom, list) else custom
-        if position is None or int(position) < 0:
+        try:
+            position = clicked_position(backend, run_id, search, click["points"][0], ctx.triggered_id == "sweep-line")
+        except ERRORS_SHOWN as e:
+            return error_box(e)
+        if position is None:
             return html.Div("no configuration in this cell", className="vbt-info")
-        return run_view.config_panel(backend, run_id, int(position), heading="Clicked configuration")
+        return run_view.config_panel(backend, run_id, position, heading="Clicked configuration")
 
     @app.callback(Output({"role": "config-panel", "key": MATCH}, "children"),
                   Input({"role": "config-req", "key": MATCH}, "data"))

@@ -89,7 +89,7 @@ def heatmap_figure(x: str, y: str, metric: str, rule: str, x_values: tp.Sequence
     """A metric over two parameters (category axes, one cell per value; gaps where the sweep has no
     configuration). Each cell's `customdata` is `[position of the configuration a click opens, number of
     configurations reduced into it]`."""
-    custom = np.stack([positions, counts], axis=-1)
+    custom = np.stack([positions, counts], axis=-1).tolist()  # lists: a click sends back a cell's pair
     hover = (f"{x}: %{{x}}<br>{y}: %{{y}}<br>{metric}: %{{z}}<br>{rule} over %{{customdata[1]}} configuration(s)"
              "<extra></extra>")
     fig = Figure()
@@ -108,7 +108,7 @@ def by_param_figure(x: str, metric: str, rule: str, xs: tp.Sequence[tp.Any], val
     position of the best configuration at that value."""
     fig = Figure()
     fig.add_trace(go.Scatter(x=[label_text(v) for v in xs], y=values, mode="lines+markers", name=metric,
-                             customdata=positions,
+                             customdata=[int(p) for p in positions],
                              hovertemplate=f"{x}: %{{x}}<br>{metric} ({rule}): %{{y}}<extra></extra>"))
     fig.update_xaxes(title_text=x, type="category")
     fig.update_yaxes(title_text=f"{metric} ({rule})")

@@ -62,6 +62,7 @@ class UIServer:
         app: A Dash app (`vectorbt.portfolio.registry.ui.app.create_app`) or a WSGI app.
         host (str): Address to bind to; `check_host` warns unless it is a loopback address.
         port (int): Port; 0 picks a free one (see `port` once started).
+        quiet (bool): Do not log each request.
 
     ```pycon
     >>> server = UIServer(app, port=0).start()  # doctest: +SKIP
@@ -71,12 +72,17 @@ class UIServer:
     ```
     """
 
-    def __init__(self, app: tp.Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-        from werkzeug.serving import make_server
+    def __init__(self, app: tp.Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, quiet: bool = False) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, *args: tp.Any, **kwargs: tp.Any) -> None:
+                pass
 
         self.host = check_host(host)
         wsgi = getattr(app, "server", app)
-        self._server = make_server(host, int(port), wsgi, threaded=True)
+        self._server = make_server(host, int(port), wsgi, threaded=True,
+                                   request_handler=QuietHandler if quiet else None)
         self.port = int(self._server.server_port)
         self._thread: tp.Optional[threading.Thread] = None
 

@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query import parse
-from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES
+from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, check_metric
 from vectorbt.portfolio.registry.ui.data import UIBackend, json_value
 from vectorbt.portfolio.registry.ui.views.common import client_grid, error_box, params_of, search_of
 from vectorbt.portfolio.registry.validation import check_count
@@ -30,6 +30,11 @@ def layout(backend: UIBackend, search: str) -> html.Div:
     """The leaderboard view."""
     p = params_of(search)
     metric = p.get("metric", LIST_METRIC)
+    try:
+        check_metric(metric)
+    except ValueError as e:  # the metric chooser would drop it: show the error without the controls
+        return html.Div([html.H2("Leaderboard"), error_box(e, "leaderboard"),
+                         dcc.Link("Back to the leaderboard", href="/leaderboard")])
     n_text = p.get("n", "50")
     boxes = [html.Label("metric"),
              dcc.Dropdown(id="board-metric", options=[{"label": m, "value": m} for m in METRIC_NAMES], value=metric,

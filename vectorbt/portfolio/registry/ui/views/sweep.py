@@ -15,7 +15,7 @@ from vectorbt.portfolio.registry.ui.data import UIBackend
 from vectorbt.portfolio.registry.ui.figures import by_param_figure, heatmap_figure, message_figure, parcoords_figure
 from vectorbt.portfolio.registry.ui.views.common import info_box, params_of, run_link
 
-__all__ = ["layout", "state_of", "PARCOORDS_LINES"]
+__all__ = ["layout", "state_of", "clicked_position", "PARCOORDS_LINES"]
 
 PARCOORDS_LINES = 5_000
 """Most configurations drawn in the parallel coordinates (the best ones by the metric)."""
@@ -38,6 +38,35 @@ def state_of(backend: UIBackend, run_id: str, search: str) -> tp.Dict[str, tp.An
         raise ValueError(f"at: {p.get('at')!r} is not a position of the slider (0, 1, ...)")
     return dict(x=x, y=y, metric=p.get("metric", LIST_METRIC), reduce=p.get("reduce", "best"),
                 slice=slice_param, at=at, params=params)
+
+
+def _slice_value(backend: UIBackend, run_id: str, s: tp.Dict[str, tp.Any]) -> tp.Any:
+    values = backend.param_values(run_id, s["slice"])
+    if not 0 <= s["at"] < len(values):
+        raise ValueError(f"at: {s['at']} is not a position of {s['slice']!r} (0 to {len(values) - 1})")
+    return values[s["at"]]
+
+
+def clicked_position(backend: UIBackend, run_id: str, search: str, point: tp.Dict[str, tp.Any],
+                     line: bool) -> tp.Optional[int]:
+    """The configuration a click opens: the best of the heatmap cell, or of the point of the line, that the
+    point's labels (`x`, `y`) name in the view that the query string draws; None for an empty cell."""
+    run_id = check_run_id(run_id)
+    s = state_of(backend, run_id, search)
+    if line:
+        xs, _, positions = backend.by_param(run_id, s["x"], s["metric"], s["reduce"])
+        labels = [label_text(v) for v in xs]
+        i = labels.index(str(point.get("x"))) if str(point.get("x")) in labels else -1
+        return int(positions[i]) if i >= 0 and positions[i] >= 0 else None
+    slice_value = _slice_value(backend, run_id, s) if s["slice"] else None
+    view = backend.sweep(run_id, s["x"], s["y"], s["metric"], s["reduce"], s["slice"] or None, slice_value)
+    x_labels = [label_text(v) for v in view.x_values]
+    y_labels = [label_text(v) for v in view.y_values]
+    x, y = str(point.get("x")), str(point.get("y"))
+    if x not in x_labels or y not in y_labels:
+        return None
+    position = int(view.positions[y_labels.index(y), x_labels.index(x)])
+    return position if position >= 0 else None
 
 
 def _dropdown(id_: str, options: tp.Sequence[str], value: tp.Any, clearable: bool = False) -> dcc.Dropdown:
@@ -67,9 +96,7 @@ def layout(backend: UIBackend, run_id: str, search: str) -> html.Div:
         controls += [html.Label("slice by"), _dropdown("sweep-slice", ["none", *rest], s["slice"] or "none")]
     if s["slice"]:
         values = backend.param_values(run_id, s["slice"])
-        if not 0 <= s["at"] < len(values):
-            raise ValueError(f"at: {s['at']} is not a position of {s['slice']!r} (0 to {len(values) - 1})")
-        slice_value = values[s["at"]]
+        slice_value = _slice_value(backend, run_id, s)
         step = max(1, len(values) // 20)
         marks = {i: label_text(v) for i, v in enumerate(values) if i % step == 0 or i == len(values) - 1}
         slider = html.Div([
