@@ -25,7 +25,7 @@ import traceback
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import ReadOnlyError
 from vectorbt.portfolio.registry.spec import LIST_METRIC
-from vectorbt.portfolio.registry.ui.data import ERRORS_SHOWN, RunsQuery, UIBackend
+from vectorbt.portfolio.registry.ui.data import ERRORS_SHOWN, UIBackend
 
 __all__ = ["create_app", "CSS", "route"]
 
@@ -304,8 +304,9 @@ def _write_callbacks(app: tp.Any, backend: UIBackend) -> None:
         if not n_clicks:
             return no_update, no_update
         try:
-            record = backend.update(current_run(pathname), tags=RunsQuery.split(tags or "") or [],
-                                    notes=notes or "", status=status or "")
+            # the tags as typed (a blank one included): the registry validates them, and says what is wrong
+            tag_list = [t.strip() for t in tags.split(",")] if tags and tags.strip() else []
+            record = backend.update(current_run(pathname), tags=tag_list, notes=notes or "", status=status or "")
         except (ReadOnlyError, *ERRORS_SHOWN) as e:
             return error_box(e), no_update
         return f"Saved at {record.updated_at:%H:%M:%S} UTC", record.notes or "(no notes)"
