@@ -393,3 +393,37 @@ def test_orphaned_objects_are_found_and_removed(pg_url, tmp_path, monkeypatch):
     c, c_parts = make_run(2, name="c")
     store.create(c, c_parts)
     assert other.read_part(c.run_id, "portfolio") == c_parts["portfolio"]
+
+
+def test_fresh_clients_start_from_a_snapshot(pg_url, monkeypatch):
+    """A writable client saves the summary table as a snapshot once enough changes piled up; a fresh client reads
+    it and the changes since (updates, trashes and purges after it included), and gets the same table."""
+    import pandas as pd
+
+    from vectorbt.portfolio.registry.stores import postgres
+    from vectorbt.portfolio.registry.testing import make_run
+
+    monkeypatch.setattr(postgres, "SNAPSHOT_EVERY", (10, 0.0))
+    writer = _open(pg_url)
+    ids = []
+    for k in range(25):
+        record, parts = make_run(k, name=f"r{k}", params={"k": k})
+        writer.create(record, parts)
+        ids.append(record.run_id)
+        writer.table()
+    snapshots = writer._run("count", lambda cur: cur.execute("SELECT seq FROM vbtr_snapshots").fetchall(), False)
+    assert len(snapshots) == 1 and 10 <= snapshots[0][0] <= 25
+    writer.update(ids[0], lambda r: r.copy(notes="after"))
+    writer.trash(ids[1], datetime.now(timezone.utc))
+    writer.trash(ids[24], datetime.now(timezone.utc))
+    writer.purge(ids[24])
+    read_rows = []
+    real_apply = postgres.PostgresStore._apply
+    monkeypatch.setattr(postgres.PostgresStore, "_apply",
+                        lambda self, changes: read_rows.append(len(changes)) or real_apply(self, changes))
+    fresh = _open(pg_url, read_only=True)
+    table = fresh.table()
+    assert read_rows[0] < 25  # not every row: the snapshot, and what changed after it
+    pd.testing.assert_frame_equal(table, writer.table())
+    pd.testing.assert_frame_equal(fresh.table(deleted=True), writer.table(deleted=True))
+    assert table.loc[ids[0], "notes"] == "after" and ids[24] not in table.index and ids[1] not in table.index

@@ -50,7 +50,8 @@ class ArtifactStore:
         url (str): Where the objects live, e.g. `"s3://bucket/prefix"` or `"file:///mnt/shared/runs"`.
         options (dict): Options of the file system (`fsspec.core.url_to_fs`): credentials, endpoint, ...
 
-    Errors of the medium raise `OSError` (fsspec's own, or `FileNotFoundError` for a missing object).
+    Opening asks the medium whether the root exists, so that a wrong endpoint or credentials fail here, and a
+    client's first write does not pay for connecting. Errors of the medium raise `OSError` (fsspec's own, or `FileNotFoundError` for a missing object).
     Needs fsspec (and s3fs for `s3://`): the `team` extra."""
 
     def __init__(self, url: str, options: tp.Optional[tp.Dict[str, tp.Any]] = None) -> None:
@@ -59,6 +60,7 @@ class ArtifactStore:
         self.url = url
         self.fs, root = fsspec.core.url_to_fs(url, **dict(options or {}))
         self.root = root.rstrip("/")
+        self.fs.exists(self.root)  # connects now (an S3 client takes a while), not in the middle of a write
 
     def __repr__(self) -> str:
         return f"ArtifactStore({redact(self.url)!r})"

@@ -26,6 +26,10 @@ once) and versioned in `vbtr_info` (`STORE_SCHEMA_VERSION`; a newer one is refus
   when no part refers to it.
 - `vbtr_purged`, one row per purged run: the change that removed it.
 - `vbtr_counter`, one row: the number of the last change.
+- `vbtr_snapshots`: the summary table of all runs as of a change, column-wise
+  (`vectorbt.portfolio.registry.index.snapshot_bytes`), so that a fresh client of 100,000 runs reads one value and
+  the changes since, not 100,000 rows. Derived: any writable client writes a new one when many changes piled up
+  since the last (`SNAPSHOT_EVERY`).
 
 ## The change sequence
 
@@ -40,11 +44,11 @@ runs purged since the last change it saw: one query, usually returning nothing.
 ## Writing
 
 Writers retry serialization failures and deadlocks with a bounded, jittered backoff (`RETRIES`). A run is one
-transaction: visible completely or not at all. In object-storage mode its portfolio is uploaded first, under
-the name of its sha256 (`vectorbt.portfolio.registry.stores.artifacts`), then the transaction locks the
-object's row, makes sure the object is there (writing it again if a concurrent purge removed it), and commits
-the run. An upload whose writer died before the commit leaves an object that no row knows: `check` reports it
-as a leftover, `repair` removes it once it is older than `LEFTOVER_GRACE_SECONDS`. A purge removes objects that
+transaction: visible completely or not at all. In object-storage mode the transaction locks the row of the
+portfolio's object (named by its sha256, `vectorbt.portfolio.registry.stores.artifacts`), uploads it unless it
+is there already (another run shares it), and only then commits the run. An upload whose writer died before
+the commit leaves an object that no row knows: `check` reports it as a leftover, `repair` removes it once it is
+older than `LEFTOVER_GRACE_SECONDS`. A purge removes objects that
 no other run shares, after its commit, each under its row's lock (a purge cut short leaves the row marked,
 which `check` reports and `repair` finishes).
 
@@ -80,7 +84,7 @@ from vectorbt.portfolio.registry.errors import (
     RunNotFoundError,
     SchemaVersionError,
 )
-from vectorbt.portfolio.registry.index import SummaryIndex
+from vectorbt.portfolio.registry.index import SummaryIndex, read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, summary_row
 from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES, PARTS, PORTFOLIO
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
@@ -106,6 +110,10 @@ LEFTOVER_GRACE_SECONDS = 3600.0
 ARTIFACT_ROLES = (PORTFOLIO,)
 """Parts that go to object storage when the store has one (`configs`, which `best` ranks, stays in the
 database)."""
+
+SNAPSHOT_EVERY = (1_000, 0.1)
+"""A writable client saves a new snapshot of the summary table once it applied at least this many changes
+beyond the last snapshot and at least this fraction of the runs (so that saving costs O(1) per change)."""
 
 PREFETCH = 64
 """How many runs' `configs` parts one query fetches when `best` reads them run by run."""
@@ -143,6 +151,8 @@ _DDL = [
     "created_at timestamptz NOT NULL DEFAULT now())",
     "CREATE TABLE vbtr_purged (run_id text PRIMARY KEY, seq bigint NOT NULL)",
     "CREATE INDEX vbtr_purged_seq ON vbtr_purged (seq)",
+    "CREATE TABLE vbtr_snapshots (seq bigint PRIMARY KEY, data bytea NOT NULL, "
+    "created_at timestamptz NOT NULL DEFAULT now())",
 ]
 
 _ROW_COLUMNS = ("deleted", "meta", "summary", "name", "created_at", "deleted_at", "tags", "notes", "status",
@@ -277,6 +287,7 @@ class PostgresStore(RunStore):
         self._lock = threading.RLock()
         self._index = SummaryIndex()
         self._seq = 0
+        self._unsaved = 0  # changes applied beyond the newest snapshot
         self._prefetched: tp.Dict[str, tp.Tuple[bytes, float]] = {}
         self._artifacts_url = artifacts
         self._artifacts_options = dict(artifacts_options or {})
@@ -296,8 +307,9 @@ class PostgresStore(RunStore):
         self._conns.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self._conns.close()
+        conns = getattr(self, "_conns", None)
+        if conns is not None:
+            conns.close()
 
     # ############# Transactions ############# #
 
@@ -407,20 +419,20 @@ class PostgresStore(RunStore):
                 "ON CONFLICT (run_id) DO NOTHING RETURNING run_id")
 
     def _lock_object(self, cur: tp.Any, key: str, data: bytes) -> None:
-        """Take the row lock of object `key` (creating its row), then make sure the object holds `data`: a purge
-        that removed it before we got the lock has committed by now, so we write it again."""
+        """Take the row lock of object `key` (creating its row), then make sure the object holds `data`, uploading
+        it unless it is there (a purge that removed it before we got the lock has committed by now). The upload
+        happens before the run's row commits; if the writer dies first, the object is a leftover."""
         cur.execute("INSERT INTO vbtr_objects (key, size) VALUES (%s, %s) "
                     "ON CONFLICT (key) DO UPDATE SET doomed = false RETURNING key", (key, len(data)))
         self._objects().ensure(key, data)
 
     def _stage(self, parts: tp.Mapping[str, bytes]) -> tp.Dict[str, tp.Tuple[bytes, tp.Optional[str]]]:
-        """`role -> (bytes, object key or None)`: the parts that go to object storage uploaded."""
-        objects = self._objects() if self._artifacts_url is not None else None
-        stored = {}
-        for role, data in parts.items():
-            data = bytes(data)
-            stored[role] = (data, objects.put(data) if objects is not None and role in ARTIFACT_ROLES else None)
-        return stored
+        """`role -> (bytes, object key or None)`: which parts go to object storage, and under which names."""
+        from vectorbt.portfolio.registry.stores.artifacts import object_key
+
+        to_objects = self._artifacts_url is not None
+        return {role: (bytes(data), object_key(data) if to_objects and role in ARTIFACT_ROLES else None)
+                for role, data in parts.items()}
 
     def _insert_parts(self, cur: tp.Any, run_id: str, stored: tp.Dict[str, tp.Tuple[bytes, tp.Optional[str]]]) -> None:
         for role in sorted(stored):  # objects locked in one order by every writer
@@ -453,7 +465,7 @@ class PostgresStore(RunStore):
         record.check_parts(parts)
         values = _row_values(record)  # fails on bad data before anything is written
         metrics = record.metrics_bytes()
-        stored = self._stage(parts)  # uploaded before the transaction: the slow part
+        stored = self._stage(parts)
         sql = self._insert_sql()
 
         def work(cur: tp.Any) -> None:
@@ -681,24 +693,68 @@ class PostgresStore(RunStore):
             self._prefetched.update(fetched)
 
     def _refresh(self) -> None:
-        """Bring the summary table up to date: the runs changed and purged since the last change seen."""
+        """Bring the summary table up to date: the runs changed and purged since the last change seen (a fresh
+        client starts from the newest snapshot)."""
+        fresh = self._seq == 0
 
-        def work(cur: tp.Any) -> tp.List[tp.Any]:
+        def work(cur: tp.Any) -> tp.Tuple[tp.Any, tp.List[tp.Any]]:
+            snapshot = None
+            if fresh:
+                cur.execute("SELECT seq, data FROM vbtr_snapshots ORDER BY seq DESC LIMIT 1")
+                snapshot = cur.fetchone()
+            since = self._seq if snapshot is None else snapshot[0]
             cur.execute("SELECT seq, run_id, summary FROM vbtr_runs WHERE seq > %s UNION ALL "
-                        "SELECT seq, run_id, NULL FROM vbtr_purged WHERE seq > %s ORDER BY 1", (self._seq, self._seq))
-            return cur.fetchall()
+                        "SELECT seq, run_id, NULL FROM vbtr_purged WHERE seq > %s ORDER BY 1", (since, since))
+            return snapshot, cur.fetchall()
 
         with self._lock:
-            changes = self._run("read the summary table", work, write=False)
-            for seq, run_id, summary in changes:
-                if summary is None:
-                    self._index.remove(run_id)
-                else:
-                    try:
-                        self._index.put(codec.loads(bytes(summary)))
-                    except ValueError as e:
-                        raise IntegrityError(run_id, "summary", f"unreadable ({e}); repair rebuilds it") from e
-                self._seq = max(self._seq, seq)
+            snapshot, changes = self._run("read the summary table", work, write=False)
+            if snapshot is not None:
+                try:
+                    columns, _ = read_snapshot(bytes(snapshot[1]))
+                except (ValueError, KeyError, OSError) as e:  # damaged derived data: the rows still tell
+                    warnings.warn(f"{self!r}: summary snapshot {snapshot[0]} unreadable ({e}); reading every row",
+                                  UserWarning, stacklevel=4)
+                    self._index = SummaryIndex()
+                    return self._refresh_from(0)
+                self._index, self._seq, self._unsaved = SummaryIndex(columns), snapshot[0], 0
+            self._apply(changes)
+            self._maybe_snapshot()
+
+    def _refresh_from(self, seq: int) -> None:
+        def work(cur: tp.Any) -> tp.List[tp.Any]:
+            cur.execute("SELECT seq, run_id, summary FROM vbtr_runs WHERE seq > %s ORDER BY 1", (seq,))
+            return cur.fetchall()
+
+        self._seq = seq
+        self._apply(self._run("read the summary table", work, write=False))
+
+    def _apply(self, changes: tp.List[tp.Any]) -> None:
+        for seq, run_id, summary in changes:
+            if summary is None:
+                self._index.remove(run_id)
+            else:
+                try:
+                    self._index.put(codec.loads(bytes(summary)))
+                except ValueError as e:
+                    raise IntegrityError(run_id, "summary", f"unreadable ({e}); repair rebuilds it") from e
+            self._seq = max(self._seq, seq)
+        self._unsaved += len(changes)
+
+    def _maybe_snapshot(self) -> None:
+        """Save the table as a snapshot when enough changes piled up since the last (writable clients only)."""
+        least, fraction = SNAPSHOT_EVERY
+        if self.read_only or self._unsaved < max(least, fraction * len(self._index)):
+            return
+        data, seq = snapshot_bytes(self._index.to_columns(), []), self._seq
+
+        def work(cur: tp.Any) -> None:
+            cur.execute("INSERT INTO vbtr_snapshots (seq, data) VALUES (%s, %s) ON CONFLICT (seq) DO NOTHING",
+                        (seq, data))
+            cur.execute("DELETE FROM vbtr_snapshots WHERE seq < %s", (seq,))
+
+        self._run("save a snapshot of the summary table", work)
+        self._unsaved = 0
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
         with self._lock:
@@ -732,6 +788,7 @@ class PostgresStore(RunStore):
         self.check_writable()
 
         def work(cur: tp.Any) -> int:
+            cur.execute("DELETE FROM vbtr_snapshots")
             cur.execute("SELECT run_id FROM vbtr_runs ORDER BY run_id FOR UPDATE")
             ids = [r for (r,) in cur.fetchall()]
             for run_id in ids:
@@ -742,7 +799,7 @@ class PostgresStore(RunStore):
 
         count = self._run("rebuild the index", work)
         with self._lock:
-            self._index, self._seq = SummaryIndex(), 0
+            self._index, self._seq, self._unsaved = SummaryIndex(), 0, 0
         return count
 
     def check(self) -> tp.List[Problem]:
