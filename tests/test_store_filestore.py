@@ -26,6 +26,7 @@ from vectorbt.portfolio.registry.portfolio_format import dump_portfolio
 from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION
 from vectorbt.portfolio.registry.stores import file_index, file_store
 from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite, files_of, hard_timeout, start_forkserver, tiny_pf
+from vectorbt.portfolio.registry.testing.records import make_run
 
 start_forkserver(os.path.dirname(os.path.abspath(__file__)))  # at collection: the children's warm-up overlaps with the tests that run before them
 
@@ -472,3 +473,34 @@ def test_an_own_change_is_not_overtaken_by_an_older_event_read_later(tmp_path, m
     row = a.table().loc[record.run_id]
     assert row["notes"] == "by b" and row["tags"] == ("by a",)
     pd.testing.assert_frame_equal(a.table(), FileStore(path).table())
+
+
+def test_read_keeps_big_records_and_never_serves_a_stale_one(tmp_path):
+    """Records of big sweeps are kept decoded between reads; every copy handed out is private, and any change
+    of run.json or metrics.npy (an update, a rewrite, bytes changed behind the store's back) is seen."""
+    from vectorbt.portfolio.registry.stores import file_store as fs
+
+    store = FileStore(tmp_path / "store")
+    rec, parts = make_run(0, n_columns=fs.RECORD_CACHE_MIN_COLUMNS, params={"universe": ["a", "b"]})
+    store.create(rec, parts)
+    first = store.read(rec.run_id)
+    assert rec.run_id in store._records  # kept (a private attribute: how else to see that it is)
+    first.params["universe"].append("mutated")
+    first.columns.append("mutated")
+    first.metrics.iloc[0, 0] = 1e9
+    again = store.read(rec.run_id)
+    assert again.to_dict() == rec.to_dict()
+    pd.testing.assert_frame_equal(again.metrics, rec.metrics)
+    store.update(rec.run_id, lambda r: r.copy(notes="changed"))
+    assert store.read(rec.run_id).notes == "changed"
+    path = os.path.join(store.root, "runs", rec.run_id, "metrics.npy")
+    doubled = rec.metrics.to_numpy() * 2
+    with open(path, "r+b") as f:  # same size, other values, written in place
+        buf = io.BytesIO()
+        np.save(buf, doubled, allow_pickle=False)
+        f.write(buf.getvalue())
+    np.testing.assert_array_equal(store.read(rec.run_id).metrics.to_numpy(), doubled)
+    small, small_parts = make_run(1, n_columns=3)
+    store.create(small, small_parts)
+    store.read(small.run_id)
+    assert small.run_id not in store._records  # small records decode fast: not kept

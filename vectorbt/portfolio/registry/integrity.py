@@ -16,12 +16,14 @@ Each part's entry in `RunRecord.parts` holds its `size` and `sha256`, and with a
 import hashlib
 import hmac
 import os
+import threading
+from collections import OrderedDict
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import IntegrityError
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord
 
-__all__ = ["ENV_KEY", "signing_key", "sha256", "part_info", "verify", "verify_checksum"]
+__all__ = ["ENV_KEY", "signing_key", "sha256", "part_info", "verify", "verify_checksum", "verified_result", "PartCache"]
 
 ENV_KEY = "VBT_REGISTRY_KEY"
 """Environment variable holding the secret key that signs and verifies pickles (see `RunRegistry`)."""
@@ -80,3 +82,87 @@ def verify(record: RunRecord, role: str, data: bytes, key: tp.Optional[bytes] = 
                              "not signed, and this registry requires signatures (a signing key is set)")
     if not hmac.compare_digest(str(signature), _hmac(key, data)):
         raise IntegrityError(record.run_id, file, "signature does not match the signing key")
+
+
+PARALLEL_VERIFY_BYTES = 1 << 20
+"""Parts at least this large are verified in a second thread while they are parsed (`verified_result`)."""
+
+
+def verified_result(check: tp.Callable[[], None], work: tp.Callable[[], tp.Any], nbytes: int) -> tp.Any:
+    """`work()`'s result, returned only once `check()` (the verification of the bytes `work` parses) has passed.
+
+    For `nbytes` of at least `PARALLEL_VERIFY_BYTES` the check runs in a second thread while `work` runs
+    (hashlib releases the GIL, so a large sha256 and the parsing overlap); below that, one after the other,
+    check first. Whatever `work` made is dropped when the check fails: its `IntegrityError` is what is raised,
+    also when `work` failed on the same damaged bytes. `work` must only parse (never run code from the bytes):
+    the restricted unpickler of format 2 is what makes that so."""
+    if nbytes < PARALLEL_VERIFY_BYTES:
+        check()
+        return work()
+    failure: tp.List[BaseException] = []
+
+    def run_check() -> None:
+        try:
+            check()
+        except BaseException as e:  # handed to the caller's thread below, never lost
+            failure.append(e)
+
+    thread = threading.Thread(target=run_check, name="verify-part", daemon=True)
+    thread.start()
+    try:
+        result = work()
+    except BaseException:
+        thread.join()
+        if failure:
+            raise failure[0] from None
+        raise
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result
+
+
+class PartCache:
+    """Parts already read and verified in this process, by run id and checksum, the most recently used first,
+    up to `max_bytes` in all (0 keeps nothing). A part is found only under the sha256 (and signature) that its
+    record names now, so a run rewritten or re-signed since is read again."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = int(max_bytes)
+        self._parts: "OrderedDict[tp.Tuple[str, str, str, tp.Optional[str]], bytes]" = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(record: RunRecord, role: str) -> tp.Tuple[str, str, str, tp.Optional[str]]:
+        info = record.parts.get(role) or {}
+        return record.run_id, role, str(info.get("sha256")), info.get("hmac_sha256")
+
+    def get(self, record: RunRecord, role: str) -> tp.Optional[bytes]:
+        """The verified bytes of that part of `record`, or None."""
+        key = self.key(record, role)
+        with self._lock:
+            data = self._parts.get(key)
+            if data is not None:
+                self._parts.move_to_end(key)
+            return data
+
+    def put(self, record: RunRecord, role: str, data: bytes) -> None:
+        """Keep `data`, which was just verified against `record`, if it fits."""
+        if len(data) > self.max_bytes:
+            return
+        key = self.key(record, role)
+        with self._lock:
+            if key in self._parts:
+                return
+            self._parts[key] = data
+            self._size += len(data)
+            while self._size > self.max_bytes:
+                _, dropped = self._parts.popitem(last=False)
+                self._size -= len(dropped)
+
+    def forget(self, run_id: str) -> None:
+        """Drop every part of run `run_id`."""
+        with self._lock:
+            for key in [k for k in self._parts if k[0] == run_id]:
+                self._size -= len(self._parts.pop(key))

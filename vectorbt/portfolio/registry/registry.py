@@ -86,6 +86,11 @@ class RunRegistry:
     """
 
     default_config_cache_size: int = 1_000_000
+
+    default_part_cache_bytes: int = 256 * 2 ** 20
+    """Most bytes of portfolios (format 2) that `load` keeps once read and verified, the most recently used first,
+    so that loading configuration after configuration of one sweep reads and hashes its file once. 0 keeps
+    none. A part is used again only under the checksum its record names when loaded."""
     """Most configurations whose metrics and parameters `best` keeps in memory (about 250 bytes each), unless
     `config_cache_size` is set on the registry."""
 
@@ -105,6 +110,7 @@ class RunRegistry:
             raise TypeError(f"store: expected a path, a URL or a RunStore, got {type(store).__name__}")
         self._key = integrity.signing_key(signing_key)
         self._config_cache = ConfigCache(self.default_config_cache_size)
+        self._parts = integrity.PartCache(self.default_part_cache_bytes)
 
     @property
     def config_cache_size(self) -> int:
@@ -260,12 +266,19 @@ class RunRegistry:
             pf = vbt.Portfolio.loads(blob)
             return pf if label is None or pf.wrapper.get_ndim() == 1 else pf[label]
         trusted = self._trusted_for(record, trusted_classes)
-        blob = self.store.read_part(run_id, PORTFOLIO)
-        self.verify(record, blob)  # every byte checked, so that no damage can pass as a number
-        if label is None or record.n_columns == 1:  # vectorbt cannot index a single configuration further
-            pf = load_portfolio(blob, trusted_classes=trusted, run_id=run_id)
-            return pf if label is None or pf.wrapper.get_ndim() == 1 else pf[label]
-        return load_portfolio(blob, trusted_classes=trusted, column=label, run_id=run_id)
+        one = label is not None and record.n_columns > 1  # vectorbt cannot index a single configuration further
+
+        def rebuild(data: bytes) -> tp.Any:
+            return load_portfolio(data, trusted_classes=trusted, column=label if one else None, run_id=run_id)
+
+        blob = self._parts.get(record, PORTFOLIO)
+        if blob is not None:  # verified against this very record earlier
+            pf = rebuild(blob)
+        else:  # every byte checked (beside the parsing), so that no damage can pass as a number
+            blob = self.store.read_part(run_id, PORTFOLIO)
+            pf = integrity.verified_result(lambda: self.verify(record, blob), lambda: rebuild(blob), len(blob))
+            self._parts.put(record, PORTFOLIO, blob)
+        return pf if label is None or one or pf.wrapper.get_ndim() == 1 else pf[label]
 
     @staticmethod
     def _trusted_for(record: RunRecord, trusted_classes: tp.Sequence[tp.Union[type, str]]) -> tp.List[str]:
@@ -502,6 +515,7 @@ class RunRegistry:
         self.store.check_writable()
         self.store.trash(check_run_id(run_id), datetime.now(timezone.utc))
         self._config_cache.forget(run_id)
+        self._parts.forget(run_id)
         if purge:
             self.store.purge(run_id)
 
@@ -650,6 +664,7 @@ class RunRegistry:
                               progress=progress)
         for run_id in report.migrated:
             self._config_cache.forget(run_id)
+            self._parts.forget(run_id)
         return report
 
     def repair(self) -> tp.List[str]:
