@@ -186,6 +186,10 @@ def _hashable(value: tp.Any) -> tp.Any:
     return value
 
 
+_PLAIN = frozenset({int, str, bool, float, type(None)})
+"""Types of JSON values that decode to themselves (NaN and ±inf are tagged, so a plain float is finite)."""
+
+
 def decode(data: tp.Any) -> tp.Any:
     """Invert `encode`: turn JSON data back into the value that was encoded."""
     if isinstance(data, list):
@@ -201,6 +205,8 @@ def decode(data: tp.Any) -> tp.Any:
     if kind == "complex":
         return complex(decode(v[0]), decode(v[1]))
     if kind == "tuple":
+        if all(type(x) in _PLAIN for x in v):  # the usual label, (3, 5) or ("BTC", 10): nothing to decode
+            return tuple(v)
         return tuple(decode(x) for x in v)
     if kind == "dict":
         return {_hashable(decode(k)): decode(x) for k, x in v}
