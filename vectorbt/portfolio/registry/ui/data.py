@@ -51,6 +51,7 @@ __all__ = [
     "SweepView",
     "downsample",
     "json_value",
+    "cell_value",
     "MAX_POINTS",
     "PAGE_CACHE_SIZE",
 ]
@@ -93,6 +94,15 @@ def json_value(value: tp.Any) -> tp.Any:
     if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     return label_text(value)
+
+
+def cell_value(value: tp.Any) -> tp.Any:
+    """`json_value` for a grid cell: numbers to 6 significant digits (the table sorts on the server, by the
+    values themselves)."""
+    out = json_value(value)
+    if isinstance(out, float):
+        return float(f"{out:.6g}")
+    return out
 
 
 def downsample(x: pd.Index, y: np.ndarray, max_points: int = MAX_POINTS) -> tp.Tuple[pd.Index, np.ndarray]:
@@ -315,7 +325,7 @@ class UIBackend:
         start, end = max(0, int(start)), max(0, int(end))
         frame = self._sorted(query, list(sort))
         block = frame.iloc[start:end]
-        rows = [{k: json_value(v) for k, v in row.items()} for row in block.to_dict("records")]
+        rows = [{k: cell_value(v) for k, v in row.items()} for row in block.to_dict("records")]
         return Page(rows=rows, count=len(frame), columns=[str(c) for c in frame.columns])
 
     def runs_columns(self, deleted: bool = False) -> tp.List[str]:
@@ -390,7 +400,7 @@ class UIBackend:
                     self._frames.popitem(last=False)
         start, end = max(0, int(start)), max(0, int(end))
         block = frame.iloc[start:end]
-        rows = [{k: json_value(v) for k, v in row.items()} for row in block.to_dict("records")]
+        rows = [{k: cell_value(v) for k, v in row.items()} for row in block.to_dict("records")]
         return Page(rows=rows, count=len(frame), columns=list(frame.columns))
 
     def best_position(self, run_id: str, metric_name: str = LIST_METRIC) -> int:

@@ -24,6 +24,12 @@ __all__ = ["equity_figure", "overlay_figure", "heatmap_figure", "by_param_figure
            "message_figure"]
 
 
+def _fit(fig: go.Figure) -> go.Figure:
+    """`fig` as wide as its place on the page (vectorbt's default layout fixes a width for notebooks)."""
+    fig.update_layout(width=None, autosize=True)
+    return fig
+
+
 def _height() -> int:
     from vectorbt._settings import settings
 
@@ -36,7 +42,7 @@ def message_figure(text: str) -> go.Figure:
     fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return fig
+    return _fit(fig)
 
 
 def _two_rows() -> go.Figure:
@@ -57,7 +63,7 @@ def equity_figure(index: pd.Index, value: np.ndarray, drawdown: np.ndarray, titl
     fig.update_yaxes(title_text="Value", row=1, col=1)
     fig.update_yaxes(title_text="Drawdown", tickformat=".0%", row=2, col=1)
     fig.update_layout(title=dict(text=title), showlegend=False)
-    return fig
+    return _fit(fig)
 
 
 def overlay_figure(curves: tp.Sequence[tp.Tuple[str, pd.Index, np.ndarray, np.ndarray]]) -> go.Figure:
@@ -80,7 +86,7 @@ def overlay_figure(curves: tp.Sequence[tp.Tuple[str, pd.Index, np.ndarray, np.nd
                       row=2, col=1)
     fig.update_yaxes(title_text="Value (normalized)", row=1, col=1)
     fig.update_yaxes(title_text="Drawdown", tickformat=".0%", row=2, col=1)
-    return fig
+    return _fit(fig)
 
 
 def heatmap_figure(x: str, y: str, metric: str, rule: str, x_values: tp.Sequence[tp.Any],
@@ -99,7 +105,7 @@ def heatmap_figure(x: str, y: str, metric: str, rule: str, x_values: tp.Sequence
     fig.update_xaxes(title_text=x, type="category")
     fig.update_yaxes(title_text=y, type="category")
     fig.update_layout(title=dict(text=title), margin=dict(l=60, r=20, t=40, b=40))
-    return fig
+    return _fit(fig)
 
 
 def by_param_figure(x: str, metric: str, rule: str, xs: tp.Sequence[tp.Any], values: np.ndarray,
@@ -115,7 +121,7 @@ def by_param_figure(x: str, metric: str, rule: str, xs: tp.Sequence[tp.Any], val
     if metric in FRACTION_METRICS:
         fig.update_yaxes(tickformat=".1%")
     fig.update_layout(margin=dict(l=60, r=20, t=30, b=40))
-    return fig
+    return _fit(fig)
 
 
 def parcoords_figure(frame: pd.DataFrame, params: tp.Sequence[str], metric: str) -> go.Figure:
@@ -137,4 +143,4 @@ def parcoords_figure(frame: pd.DataFrame, params: tp.Sequence[str], metric: str)
                                          colorbar=dict(title=dict(text=metric))),
                                dimensions=dims))
     fig.update_layout(margin=dict(l=60, r=60, t=50, b=30))
-    return fig
+    return _fit(fig)

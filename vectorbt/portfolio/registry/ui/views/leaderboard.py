@@ -7,7 +7,7 @@ from dash import dcc, html
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query import parse
 from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, check_metric
-from vectorbt.portfolio.registry.ui.data import UIBackend, json_value
+from vectorbt.portfolio.registry.ui.data import UIBackend, cell_value, json_value
 from vectorbt.portfolio.registry.ui.views.common import client_grid, error_box, params_of, search_of
 from vectorbt.portfolio.registry.validation import check_count
 
@@ -64,7 +64,7 @@ def layout(backend: UIBackend, search: str) -> html.Div:
                                     tags=p.get("tags", ""), status=p.get("status", ""))
         rows = []
         for rank, row in enumerate(board.to_dict("records"), start=1):
-            out = {str(k): json_value(v) for k, v in row.items()}
+            out = {str(k): cell_value(v) for k, v in row.items()}
             out["rank"] = rank
             out["run_link"] = f"[{row['run_id']}](/run/{row['run_id']}?config={row['position']})"
             out["column_link"] = f"[{json_value(row['column'])}](/run/{row['run_id']}?config={row['position']})"

@@ -13,7 +13,7 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import RunNotFoundError
 from vectorbt.portfolio.registry.plotting import label_text
 from vectorbt.portfolio.registry.run import check_run_id
-from vectorbt.portfolio.registry.ui.data import ERRORS_SHOWN, UIBackend, json_value
+from vectorbt.portfolio.registry.ui.data import ERRORS_SHOWN, UIBackend, cell_value, json_value
 from vectorbt.portfolio.registry.ui.figures import equity_figure
 from vectorbt.portfolio.registry.ui.views.common import (
     client_grid,
@@ -141,12 +141,12 @@ def config_panel(backend: UIBackend, run_id: str, position: int, heading: str = 
     title = f"{heading} {label}" if label else heading
     params = ", ".join(f"{k}={json_value(v)}" for k, v in view.params.items())
     trades = view.trades.reset_index(drop=True)
-    trade_rows = [{str(k): json_value(v) for k, v in row.items()} for row in trades.to_dict("records")]
+    trade_rows = [{str(k): cell_value(v) for k, v in row.items()} for row in trades.to_dict("records")]
     shown = "" if view.n_trades <= len(trades) else f" (the first {len(trades):,} shown)"
     downsampled = "" if view.n_points <= len(view.value) else f" ({len(view.value):,} of {view.n_points:,} points)"
     stats_rows = []
     for k, v in view.stats.items():
-        stats_rows.append((str(k), str(json_value(v)) if not isinstance(v, str) else v))
+        stats_rows.append((str(k), str(cell_value(v)) if not isinstance(v, str) else v))
     return html.Div([
         html.H3(title, id="config-title"),
         html.Div([run_link(run_id, "open in the run view", position), f" · position {position} · {params}"],
