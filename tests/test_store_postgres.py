@@ -427,3 +427,81 @@ def test_fresh_clients_start_from_a_snapshot(pg_url, monkeypatch):
     pd.testing.assert_frame_equal(table, writer.table())
     pd.testing.assert_frame_equal(fresh.table(deleted=True), writer.table(deleted=True))
     assert table.loc[ids[0], "notes"] == "after" and ids[24] not in table.index and ids[1] not in table.index
+
+
+# ############# where in SQL ############# #
+
+
+@pytest.fixture(scope="module")
+def same_runs(tmp_path_factory, postgres_server, sweep_pf, single_pf, grouped_pf):
+    """The runs of test_query's battery in a FileStore and, copied with their ids, in a PostgreSQL database."""
+    import numpy as np
+
+    from vectorbt.portfolio.registry import RunRegistry
+
+    files = RunRegistry(tmp_path_factory.mktemp("sql") / "registry")
+    files.register(sweep_pf, name="ma", params={"fee": 0.001, "asset": "btc", "stop loss": 0.05, "fees%": 0.1},
+                   tags=["btc", "1d"])
+    files.register(single_pf, name="single", params={"fee": 0.0, "flag": True, "n": 7}, tags=["eth"],
+                   notes="hello")
+    files.register(grouped_pf, name="basket", params={"asset": "multi", "flag": False, "n": 2, "stop loss": 0.2},
+                   tags=["btc", "eth"], status="candidate")
+    files.register(single_pf, name="single_b", params={"fee": 0.002, "n": np.int64(3), "level": 1.5}, tags=[],
+                   status="rejected")
+    gone = files.register(single_pf, name="gone", params={"fee": 0.5}, tags=["old"])
+    files.delete(gone.run_id)
+    url = postgres_server.create_database()
+    db = RunRegistry(url)
+    RunRegistry.copy(files, db, progress=False)
+    db.store.create(files.store.read(gone.run_id, deleted=True),
+                    {role: files.store.read_part(gone.run_id, role, deleted=True) for role in gone.parts})
+    return files.store, url
+
+
+def _battery():
+    from test_query import LEGITIMATE
+
+    extra = ["sharpe_ratio != 0.5", "n_columns in [2, 6]", "'btc' in tags and not 'eth' in tags",
+             "status == 'candidate' or parent.notna()", "created_at > '2000-01-01' and sharpe_ratio.notna()",
+             "deleted_at.isna()", "name == 'ma' and fee > 0.0005", "total_trades in (1, 2.0, nan)",
+             "not (name == 'ma')", "status != 'rejected' and fee == 0"]
+    return LEGITIMATE + extra
+
+
+@pytest.mark.parametrize("where", _battery())
+def test_where_in_sql_selects_what_filestore_selects(same_runs, where):
+    """A fresh client narrows the rows in SQL and evaluates the rest in pandas; a warm one filters its table.
+    Both select exactly the rows FileStore selects, with the same values."""
+    import pandas as pd
+
+    from vectorbt.portfolio.registry.query import parse
+
+    files, url = same_runs
+    query = parse(where)
+    for deleted in (False, True):
+        expected = files.select(query, deleted=deleted)
+        fresh = _open(url, read_only=True)
+        got = fresh.select(query, deleted=deleted)
+        assert list(got.index) == list(expected.index), where
+        assert list(got.columns) == list(expected.columns)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+        fresh.table()
+        pd.testing.assert_frame_equal(fresh.select(query, deleted=deleted), expected)  # warm: exact
+        fresh.close()
+
+
+def test_where_translation():
+    """What becomes SQL, exact or not, and that literals are only ever parameters."""
+    from vectorbt.portfolio.registry.query import parse
+    from vectorbt.portfolio.registry.stores import postgres  # noqa: F401 - registers the metric columns
+    from vectorbt.portfolio.registry.stores.postgres_sql import translate
+
+    c = translate(parse("sharpe_ratio > 1 and 'btc' in tags").root)
+    assert c.exact and c.params == (1, "btc") and "m_sharpe_ratio" in c.sql and "btc" not in c.sql
+    c = translate(parse("sharpe_ratio > 1 and fee < 2").root)  # a parameter: left to pandas
+    assert not c.exact and c.params == (1,)
+    assert translate(parse("fee < 2 or sharpe_ratio > 1").root) is None
+    assert translate(parse("not (sharpe_ratio > 1 and fee < 2)").root) is None
+    c = translate(parse("name == \"x'); DROP TABLE vbtr_runs; --\"").root)
+    assert c.params == ("x'); DROP TABLE vbtr_runs; --",) and "DROP" not in c.sql
+    assert translate(parse("name.str.contains('a')").root) is None

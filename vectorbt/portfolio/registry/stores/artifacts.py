@@ -51,8 +51,8 @@ class ArtifactStore:
         options (dict): Options of the file system (`fsspec.core.url_to_fs`): credentials, endpoint, ...
 
     Opening asks the medium whether the root exists, so that a wrong endpoint or credentials fail here, and a
-    client's first write does not pay for connecting. Errors of the medium raise `OSError` (fsspec's own, or `FileNotFoundError` for a missing object).
-    Needs fsspec (and s3fs for `s3://`): the `team` extra."""
+    client's first write does not pay for connecting. Errors of the medium raise `OSError` (fsspec's own, or
+    `FileNotFoundError` for a missing object). Needs fsspec (and s3fs for `s3://`): the `team` extra."""
 
     def __init__(self, url: str, options: tp.Optional[tp.Dict[str, tp.Any]] = None) -> None:
         import fsspec

@@ -89,6 +89,7 @@ from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id,
 from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES, PARTS, PORTFOLIO
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.location import redact
+from vectorbt.portfolio.registry.stores.postgres_sql import set_metric_columns
 
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.query import Query
@@ -126,6 +127,7 @@ _IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z")
 METRIC_COLUMNS = {m: f"m_{m}" for m in METRIC_NAMES}
 """The column of `vbtr_runs` that holds each metric of the run's summary row."""
 assert all(_IDENT.match(c) for c in METRIC_COLUMNS.values())
+set_metric_columns(METRIC_COLUMNS)
 
 _TEXT_COLUMNS = ("name", "notes", "status", "parent", "identity")
 
@@ -288,6 +290,7 @@ class PostgresStore(RunStore):
         self._index = SummaryIndex()
         self._seq = 0
         self._unsaved = 0  # changes applied beyond the newest snapshot
+        self._loaded = False  # whether the summary table was read (then kept up to date)
         self._prefetched: tp.Dict[str, tp.Tuple[bytes, float]] = {}
         self._artifacts_url = artifacts
         self._artifacts_options = dict(artifacts_options or {})
@@ -719,6 +722,7 @@ class PostgresStore(RunStore):
                     return self._refresh_from(0)
                 self._index, self._seq, self._unsaved = SummaryIndex(columns), snapshot[0], 0
             self._apply(changes)
+            self._loaded = True
             self._maybe_snapshot()
 
     def _refresh_from(self, seq: int) -> None:
@@ -762,7 +766,42 @@ class PostgresStore(RunStore):
             return self._index.table(deleted)
 
     def select(self, where: tp.Optional["Query"] = None, deleted: bool = False) -> pd.DataFrame:
-        return super().select(where, deleted)
+        """The rows of `table(deleted)` that `where` keeps. A client that holds the table (it listed before)
+        filters it in memory; a fresh one lets the database narrow the rows first, with what of `where`
+        translates to SQL (`vectorbt.portfolio.registry.stores.postgres_sql`), fetches only those, and
+        evaluates the whole query over them in pandas. The rows are those `FileStore` selects; parameter
+        columns that none of them has are all-NaN object columns."""
+        if where is None:
+            return self.table(deleted)
+        with self._lock:
+            if self._loaded:
+                return super().select(where, deleted)
+        return self._select_fresh(where, deleted)
+
+    def _select_fresh(self, where: "Query", deleted: bool) -> pd.DataFrame:
+        from vectorbt.portfolio.registry.index import FRAME_FIELDS, RUN_FIELD_SET, rows_to_frame
+        from vectorbt.portfolio.registry.stores.postgres_sql import translate
+
+        condition = translate(where.root)
+
+        def work(cur: tp.Any) -> tp.Tuple[tp.List[str], tp.List[tp.Any]]:
+            cur.execute("SELECT DISTINCT jsonb_object_keys(params) FROM vbtr_runs")
+            names = sorted(k for (k,) in cur.fetchall())
+            sql = "SELECT summary FROM vbtr_runs WHERE deleted = %s"
+            params: tp.Tuple[tp.Any, ...] = (deleted,)
+            if condition is not None:
+                sql, params = f"{sql} AND ({condition.sql})", params + condition.params
+            cur.execute(sql + " ORDER BY run_id", params)
+            return names, cur.fetchall()
+
+        names, rows = self._run("select runs", work, write=False)
+        frame = rows_to_frame([codec.loads(bytes(summary)) for (summary,) in rows])
+        params = [n for n in names if n not in RUN_FIELD_SET and n not in METRIC_NAMES]
+        for name in params:
+            if name not in frame.columns:
+                frame[name] = pd.Series(float("nan"), index=frame.index, dtype=object)
+        frame = frame[[*frame.columns[:FRAME_FIELDS], *params, *METRIC_NAMES]]
+        return where.apply(frame)
 
     def __len__(self) -> int:
         with self._lock:
@@ -799,7 +838,7 @@ class PostgresStore(RunStore):
 
         count = self._run("rebuild the index", work)
         with self._lock:
-            self._index, self._seq, self._unsaved = SummaryIndex(), 0, 0
+            self._index, self._seq, self._unsaved, self._loaded = SummaryIndex(), 0, 0, False
         return count
 
     def check(self) -> tp.List[Problem]:
