@@ -25,7 +25,7 @@ from vectorbt.portfolio.registry.configs import (
     read_configs,
 )
 from vectorbt.portfolio.registry.errors import IntegrityError, RegistryError, RunNotFoundError, SchemaVersionError
-from vectorbt.portfolio.registry.index import drop_absent_params
+from vectorbt.portfolio.registry.index import drop_absent_params, preview_notes
 from vectorbt.portfolio.registry.integrity import part_info
 from vectorbt.portfolio.registry.run import RunRecord, new_run_id
 from vectorbt.portfolio.registry.spec import (
@@ -79,7 +79,7 @@ def reference_best(reg, metric="sharpe_ratio", n=10, name=None, tags=None, where
     frame = frame.iloc[rank_order(frame[metric].to_numpy(dtype=float), ascending, finite_first)]
     if n is not None:
         frame = frame.iloc[:n]
-    frame = reg._preview_notes(frame)
+    frame = preview_notes(frame)
     present = {p for run_id in frame["run_id"].unique() for p in run_params.get(run_id, ())}
     return drop_absent_params(frame.reset_index(drop=True), present, keep=("run_id",))
 

@@ -22,10 +22,10 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import SchemaVersionError
-from vectorbt.portfolio.registry.spec import FIELDS, METRIC_NAMES
+from vectorbt.portfolio.registry.spec import FIELDS, METRIC_NAMES, NOTES_PREVIEW_CHARS
 
 __all__ = ["SummaryIndex", "rows_to_columns", "columns_to_frame", "rows_to_frame", "snapshot_bytes",
-           "read_snapshot", "present_params", "drop_absent_params"]
+           "read_snapshot", "present_params", "drop_absent_params", "preview_notes", "sort_rows"]
 
 STORED_FIELDS = tuple(f for f in FIELDS if f.kind != "names")
 """The fields a summary row holds (`param_names` is derived from its parameters)."""
@@ -473,3 +473,25 @@ def drop_absent_params(frame: pd.DataFrame, present: tp.AbstractSet[str], keep: 
     out); `present` names the parameters the rows' runs have, `keep` columns to keep in any case."""
     fixed = set(METRIC_NAMES) | RUN_FIELD_SET | set(keep)
     return frame.drop(columns=[c for c in frame.columns if c not in fixed and c not in present])
+
+
+def preview_notes(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with notes longer than `spec.NOTES_PREVIEW_CHARS` cut to that many characters and `...` (what
+    `RunRegistry.list` and `best` show)."""
+    if "notes" not in frame.columns:
+        return frame
+    notes = frame["notes"].to_numpy(dtype=object)
+    long = [isinstance(v, str) and len(v) > NOTES_PREVIEW_CHARS for v in notes]
+    if not any(long):
+        return frame
+    frame = frame.copy()
+    frame["notes"] = [v[:NOTES_PREVIEW_CHARS] + "..." if cut else v for v, cut in zip(notes, long)]
+    return frame
+
+
+def sort_rows(frame: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
+    """`frame` sorted by the column (or index) `by`, NaN last, ties in their order; `ValueError` naming `sort_by`
+    and the columns for a column that is not there."""
+    if by not in frame.columns and by != frame.index.name:
+        raise ValueError(f"sort_by: no column {by!r}; columns are: {', '.join(map(str, frame.columns))}")
+    return frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")

@@ -23,7 +23,8 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import IntegrityError
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord
 
-__all__ = ["ENV_KEY", "signing_key", "sha256", "part_info", "verify", "verify_checksum", "verified_result", "PartCache"]
+__all__ = ["ENV_KEY", "signing_key", "sha256", "part_info", "verify", "verify_checksum", "verified_result", "PartCache",
+           "audit_parts"]
 
 ENV_KEY = "VBT_REGISTRY_KEY"
 """Environment variable holding the secret key that signs and verifies pickles (see `RunRegistry`)."""
@@ -166,3 +167,36 @@ class PartCache:
         with self._lock:
             for key in [k for k in self._parts if k[0] == run_id]:
                 self._size -= len(self._parts.pop(key))
+
+
+def audit_parts(store: tp.Any, key: tp.Optional[bytes], unreadable: tp.Set[str] = frozenset(),
+                progress: tp.Optional[bool] = None) -> tp.List[tp.Any]:
+    """Verify every part of every run of `store` (live and in the trash) against its record, with `key` also
+    its signature; return a `Problem` per run found wrong (`RunRegistry.check` with `checksums`).
+
+    A part that is missing or does not match is a `"checksum"` problem; a run whose record cannot be read an
+    `"unreadable"` one, unless its id is in `unreadable` (the store's own check reported it already). Runs
+    deleted, restored or purged meanwhile are skipped. Never raises for a damaged run."""
+    from vectorbt.portfolio.registry.errors import RegistryError, RunNotFoundError
+    from vectorbt.portfolio.registry.progress import progress_bar
+    from vectorbt.portfolio.registry.stores.base import Problem
+
+    problems = []
+    for deleted in (False, True):
+        ids = store.table(deleted=deleted).index
+        for run_id in progress_bar(ids, len(ids), "verifying pickles", progress):
+            try:
+                record = store.read(run_id, deleted=deleted)
+                for role in record.parts:  # the portfolio, and the configurations table of schema 2
+                    verify(record, role, store.read_part(run_id, role, deleted=deleted), key)
+            except RunNotFoundError:  # deleted, restored or purged meanwhile
+                continue
+            except IntegrityError as e:
+                if e.file in PART_FILES.values():  # a part is missing or does not match
+                    problems.append(Problem("checksum", run_id, f"{run_id}/{e.file}", str(e), False))
+                elif run_id not in unreadable:
+                    problems.append(Problem("unreadable", run_id, f"{run_id}/{e.file}", str(e), False))
+            except (RegistryError, OSError) as e:  # a newer format, an I/O error
+                if run_id not in unreadable:  # the store's own check may have reported it already
+                    problems.append(Problem("unreadable", run_id, run_id, f"{type(e).__name__}: {e}", False))
+    return problems

@@ -30,10 +30,9 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import integrity
 from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_run_configs
-from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RegistryError, RunNotFoundError
-from vectorbt.portfolio.registry.index import drop_absent_params, present_params
+from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
+from vectorbt.portfolio.registry.index import drop_absent_params, present_params, preview_notes, sort_rows
 from vectorbt.portfolio.registry.integrity import ENV_KEY
-from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.portfolio_format import load_portfolio
 from vectorbt.portfolio.registry.query import apply_where, parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
@@ -41,7 +40,6 @@ from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id,
 from vectorbt.portfolio.registry.spec import (
     INTERNAL_FIELDS,
     METRIC_NAMES,
-    NOTES_PREVIEW_CHARS,
     PORTFOLIO,
     RUN_FIELDS,
     check_metric,
@@ -342,25 +340,6 @@ class RunRegistry:
             raise TypeError("where: expected a query string such as \"sharpe_ratio > 1 and fast < 20\"")
         return apply_where(frame, where)  # parsed and checked: never run as code
 
-    @staticmethod
-    def _preview_notes(frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame` with notes longer than `NOTES_PREVIEW_CHARS` cut to that many characters and `...`."""
-        if "notes" not in frame.columns:
-            return frame
-        notes = frame["notes"].to_numpy(dtype=object)
-        long = [isinstance(v, str) and len(v) > NOTES_PREVIEW_CHARS for v in notes]
-        if not any(long):
-            return frame
-        frame = frame.copy()
-        frame["notes"] = [v[:NOTES_PREVIEW_CHARS] + "..." if cut else v for v, cut in zip(notes, long)]
-        return frame
-
-    @staticmethod
-    def _sort(frame: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
-        if by not in frame.columns and by != frame.index.name:
-            raise ValueError(f"sort_by: no column {by!r}; columns are: {', '.join(map(str, frame.columns))}")
-        return frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
-
     def list(
         self,
         name: tp.Union[None, str, tp.Sequence[str]] = None,
@@ -402,10 +381,10 @@ class RunRegistry:
         if sort_by is None:
             frame = frame.sort_index(ascending=ascending)
         else:
-            frame = self._sort(frame, sort_by, ascending)
+            frame = sort_rows(frame, sort_by, ascending)
         if limit is not None:
             frame = frame.iloc[:limit]
-        frame = self._preview_notes(frame)
+        frame = preview_notes(frame)
         return drop_absent_params(frame, present_params(param_names.loc[frame.index]))
 
     def _configs(self, run_ids: tp.Sequence[str]) -> ConfigFrame:
@@ -452,7 +431,7 @@ class RunRegistry:
         fields = fields[[c for c in fields.columns if c in RUN_FIELDS]]
         # the query reads only the columns it names, the rows kept are ranked, and only the n first are built
         frame, present = self._configs(runs.index).select(fields, metric, ascending, finite_first, n, query)
-        frame = self._preview_notes(frame)
+        frame = preview_notes(frame)
         return drop_absent_params(frame, present, keep=("run_id",))
 
     def compare(self, run_ids: tp.Sequence[str], diff: bool = False) -> pd.DataFrame:
@@ -621,27 +600,9 @@ class RunRegistry:
         progress bar when interactive, or as `progress` says). A run that cannot be read at all (damaged
         metadata or metrics, or written by a newer format) is reported as `"unreadable"`, never raised."""
         problems = list(self.store.check())
-        unreadable = {p.run_id for p in problems if p.kind == "unreadable"}
         if checksums:
-            for deleted in (False, True):
-                ids = self.store.table(deleted=deleted).index
-                for run_id in progress_bar(ids, len(ids), "verifying pickles", progress):
-                    try:
-                        record = self.store.read(run_id, deleted=deleted)
-                        for role in record.parts:  # the portfolio, and the configurations table of schema 2
-                            data = self.store.read_part(run_id, role, deleted=deleted)
-                            integrity.verify(record, role, data, self._key)
-                    except RunNotFoundError:  # deleted, restored or purged meanwhile
-                        continue
-                    except IntegrityError as e:
-                        if e.file in PART_FILES.values():  # a part is missing or does not match
-                            problems.append(Problem("checksum", run_id, f"{run_id}/{e.file}", str(e), False))
-                        elif run_id not in unreadable:
-                            problems.append(Problem("unreadable", run_id, f"{run_id}/{e.file}", str(e), False))
-                    except (RegistryError, OSError) as e:  # a newer format, an I/O error
-                        if run_id not in unreadable:  # the store's own check may have reported it already
-                            problems.append(Problem("unreadable", run_id, run_id, f"{type(e).__name__}: {e}",
-                                                    False))
+            unreadable = {p.run_id for p in problems if p.kind == "unreadable"}
+            problems += integrity.audit_parts(self.store, self._key, unreadable, progress)
         return problems
 
     def migrate(self, run_ids: tp.Optional[tp.Sequence[str]] = None, dry_run: bool = False,
