@@ -20,6 +20,7 @@ True
 ```
 """
 
+import threading
 import traceback
 
 from vectorbt import _typing as tp
@@ -99,7 +100,8 @@ def route(backend: UIBackend, pathname: tp.Optional[str], search: tp.Optional[st
     return html.Div([html.H2("Not found"), html.P(f"No view at {path!r}."), dcc.Link("Back to the runs", href="/")])
 
 
-def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt registry") -> tp.Any:
+def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt registry",
+               warm_up: bool = True) -> tp.Any:
     """The Dash app of the web page for `registry` (a `RunRegistry`).
 
     Args:
@@ -107,6 +109,10 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
         write (bool): Let the page change runs (tags, notes, status, the trash) through the registry's API.
             Without it the page is read-only, and so is every request to it.
         title (str): The browser tab's title.
+        warm_up (bool): Load vectorbt's kernels for equity, trades and stats in a background thread, a second
+            after the first view is drawn (so as not to slow that one down), so that the first configuration
+            opened shows as fast as the next ones (a few seconds of work once per process, otherwise spent on
+            the first click).
 
     Returns a `dash.Dash`; its Flask server is `app.server`. Serve it with
     `vectorbt.portfolio.registry.ui.server.serve` (or `RunRegistry.ui`)."""
@@ -118,6 +124,13 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
     from vectorbt.portfolio.registry.ui.views.common import error_box, params_of
 
     backend = UIBackend(registry, write=write)
+    warming = [] if warm_up else [None]
+
+    def start_warm_up() -> None:
+        if not warming:
+            warming.append(threading.Timer(1.0, backend.warm_up))
+            warming[0].daemon = True
+            warming[0].start()
 
     def on_error(error: Exception) -> None:
         """Any error a callback did not show itself: shown on the page, never a blank screen."""
@@ -143,6 +156,7 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
     @app.callback(Output("page", "children"), Output("page-error", "children"),
                   Input("url", "pathname"), Input("url", "search"))
     def draw(pathname: str, search: str) -> tp.Any:
+        start_warm_up()
         try:
             return route(backend, pathname, search), None
         except ERRORS_SHOWN as e:

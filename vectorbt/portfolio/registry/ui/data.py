@@ -264,24 +264,31 @@ class UIBackend:
             frame = frame[frame["created_at"] < _parse_time(query.until, "until", end_of_day=True)]
         return frame
 
-    def _sorted(self, query: RunsQuery, sort: tp.Sequence[tp.Tuple[str, bool]]) -> pd.DataFrame:
-        key = (query, tuple(sort), self._stamp())
+    def _cached(self, key: tp.Any, make: tp.Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """The frame cached under `key`, made (outside the lock) when missing; the oldest go past
+        `PAGE_CACHE_SIZE` frames."""
         with self._lock:
             if key in self._frames:
                 self._frames.move_to_end(key)
                 return self._frames[key]
-        frame = self._filtered(query)
-        frame = frame.reset_index()
-        if sort:
-            for name, _ in sort:
-                if name not in frame.columns:
-                    raise ValueError(f"sort: no column {name!r}; columns are: {', '.join(map(str, frame.columns))}")
-            frame = self._sort_frame(frame, sort)
+        frame = make()
         with self._lock:
             self._frames[key] = frame
             while len(self._frames) > PAGE_CACHE_SIZE:
                 self._frames.popitem(last=False)
         return frame
+
+    def _sorted(self, query: RunsQuery, sort: tp.Sequence[tp.Tuple[str, bool]]) -> pd.DataFrame:
+        """The runs that `query` keeps, sorted by `sort`; the filtered frame is cached apart, so that sorting
+        it another way does not filter again."""
+        stamp = self._stamp()
+        filtered = self._cached(("runs", query, stamp), lambda: self._filtered(query).reset_index())
+        if not sort:
+            return filtered
+        for name, _ in sort:
+            if name not in filtered.columns:
+                raise ValueError(f"sort: no column {name!r}; columns are: {', '.join(map(str, filtered.columns))}")
+        return self._cached(("runs", query, stamp, tuple(sort)), lambda: self._sort_frame(filtered, list(sort)))
 
     @staticmethod
     def _sort_key(col: pd.Series) -> tp.Tuple[np.ndarray, np.ndarray]:
@@ -649,6 +656,21 @@ class UIBackend:
     def _forget(self) -> None:
         with self._lock:
             self._frames.clear()
+
+    @staticmethod
+    def warm_up() -> None:
+        """Run what the first configuration opened would compile or load (vectorbt's kernels behind `value`,
+        `trades` and `stats`) on a tiny portfolio, so that the first click is as fast as the next ones."""
+        import vectorbt as vbt
+
+        close = pd.Series(np.linspace(100.0, 110.0, 30) + np.sin(np.arange(30)),
+                          index=pd.date_range("2020-01-01", periods=30, freq="D"))
+        entries = pd.Series([i % 6 == 0 for i in range(30)], index=close.index)
+        exits = pd.Series([i % 6 == 3 for i in range(30)], index=close.index)
+        pf = vbt.Portfolio.from_signals(close, entries, exits, sl_stop=0.1, fees=0.001, freq="1D")
+        pf.value()
+        pf.trades.records_readable
+        pf.stats(settings=dict(year_freq=pd.Timedelta("365D"), risk_free=0.0, required_return=0.0))
 
 
 def metric_text(name: str, value: tp.Any) -> str:
