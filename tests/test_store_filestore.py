@@ -478,10 +478,10 @@ def test_an_own_change_is_not_overtaken_by_an_older_event_read_later(tmp_path, m
 def test_read_keeps_big_records_and_never_serves_a_stale_one(tmp_path):
     """Records of big sweeps are kept decoded between reads; every copy handed out is private, and any change
     of run.json or metrics.npy (an update, a rewrite, bytes changed behind the store's back) is seen."""
-    from vectorbt.portfolio.registry.stores import file_store as fs
+    from vectorbt.portfolio.registry.stores import record_cache
 
     store = FileStore(tmp_path / "store")
-    rec, parts = make_run(0, n_columns=fs.RECORD_CACHE_MIN_COLUMNS, params={"universe": ["a", "b"]})
+    rec, parts = make_run(0, n_columns=record_cache.MIN_COLUMNS, params={"universe": ["a", "b"]})
     store.create(rec, parts)
     first = store.read(rec.run_id)
     assert rec.run_id in store._records  # kept (a private attribute: how else to see that it is)

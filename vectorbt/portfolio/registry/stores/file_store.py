@@ -31,22 +31,27 @@ which the run folders can always rebuild. `docs/design.md` explains the choice.
 """
 
 import contextlib
-import copy
 import functools
 import os
 import shutil
-import threading
 import time
 import warnings
-from collections import OrderedDict
 from datetime import datetime, timezone
 
 import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry._io import (FileLock, atomic_write, commit, discard, exchange, fsync_dir, is_temp_name,
-                                            write_temp)
+from vectorbt.portfolio.registry._io import (
+    FileLock,
+    atomic_write,
+    commit,
+    discard,
+    exchange,
+    fsync_dir,
+    is_temp_name,
+    write_temp,
+)
 from vectorbt.portfolio.registry.errors import (
     DuplicateRunError,
     IntegrityError,
@@ -68,6 +73,7 @@ from vectorbt.portfolio.registry.run import (
 from vectorbt.portfolio.registry.spec import PARTS
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, Event, FileIndex, folder_ids
+from vectorbt.portfolio.registry.stores.record_cache import RecordCache, file_identity
 
 __all__ = ["FileStore"]
 
@@ -102,34 +108,6 @@ def _user_path(path: str) -> str:
     while os.path.basename(path).startswith(STAGING_PREFIX) or is_temp_name(os.path.basename(path)):
         path = os.path.dirname(path)
     return path
-
-
-RECORD_CACHE_MIN_COLUMNS = 256
-"""`read` keeps the decoded records of runs with at least this many configurations (decoding the labels of a
-10,000-configuration sweep from `run.json` takes tens of milliseconds; a small record decodes in a fraction of
-one), and hands out copies as long as `run.json` and `metrics.npy` are the files it decoded."""
-
-RECORD_CACHE_RUNS = 16
-"""Most records `read` keeps, the most recently read first."""
-
-
-def _file_identity(f: tp.Any) -> tp.Tuple[int, ...]:
-    """What tells an open file from any other version of it: device, inode, size, modification and change times
-    (every write of the store replaces a file, which gives it a new inode)."""
-    st = os.fstat(f.fileno())
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def _private_copy(record: RunRecord) -> RunRecord:
-    """A copy that shares nothing a caller could change: containers copied deeply, the labels as a new list (of
-    the same labels when they are immutable values, as they usually are: deep copies otherwise)."""
-    out = record.copy()
-    for name in ("params", "settings", "versions", "provenance", "parts"):
-        setattr(out, name, copy.deepcopy(getattr(record, name)))
-    mutable = any(isinstance(label, (list, dict)) for label in record.columns)
-    out.columns = copy.deepcopy(record.columns) if mutable else list(record.columns)
-    out.column_names = list(record.column_names)
-    return out
 
 
 def _permission_checked(verb: tp.Callable) -> tp.Callable:
@@ -183,8 +161,7 @@ class FileStore(RunStore):
         self._events = os.path.join(self._index, EVENTS_DIR)
         self._open(read_only)
         self._lock = FileLock(os.path.join(self.root, LOCK_FILE))
-        self._records: "OrderedDict[str, tp.Tuple[tp.Any, RunRecord]]" = OrderedDict()
-        self._records_lock = threading.Lock()
+        self._records = RecordCache()  # decoded records of big runs, while their files stay the same
         self.index = FileIndex(self._index, self._runs, self._trash, self.read, lambda: not self.read_only)
         """The derived index (`vectorbt.portfolio.registry.stores.file_index.FileIndex`)."""
 
@@ -500,51 +477,25 @@ class FileStore(RunStore):
 
     def read(self, run_id: str, deleted: bool = False) -> RunRecord:
         path = self._existing_dir(run_id, deleted)
-        meta = os.path.join(path, META_FILE)
+        meta, metrics_path = os.path.join(path, META_FILE), os.path.join(path, METRICS_FILE)
         try:
             with open(meta, "rb") as f:
-                meta_id = _file_identity(f)
-                cached = self._cached_record(run_id, path, meta_id)
+                meta_id = file_identity(f)
+                cached = self._records.get(run_id, path, meta_id, metrics_path)
                 if cached is not None:
                     return cached
                 raw = f.read()
         except FileNotFoundError as e:  # moved away (deleted) between the check and the read
             raise RunNotFoundError(run_id) from e
         try:
-            with open(os.path.join(path, METRICS_FILE), "rb") as f:
-                metrics_id = _file_identity(f)
+            with open(metrics_path, "rb") as f:
+                metrics_id = file_identity(f)
                 metrics = f.read()
         except FileNotFoundError as e:
             if not os.path.isfile(meta):
                 raise RunNotFoundError(run_id) from e
             raise IntegrityError(run_id, METRICS_FILE, "the file is missing") from e
-        record = RunRecord.from_bytes(run_id, raw, metrics)
-        if record.n_columns >= RECORD_CACHE_MIN_COLUMNS:
-            with self._records_lock:
-                self._records[run_id] = ((path, meta_id, metrics_id), record)
-                self._records.move_to_end(run_id)
-                while len(self._records) > RECORD_CACHE_RUNS:
-                    self._records.popitem(last=False)
-            return _private_copy(record)
-        return record
-
-    def _cached_record(self, run_id: str, path: str, meta_id: tp.Tuple[int, ...]) -> tp.Optional[RunRecord]:
-        """A copy of the record decoded earlier from these very files (`run.json` whose identity is `meta_id` and
-        `metrics.npy` still as it was), or None."""
-        with self._records_lock:
-            entry = self._records.get(run_id)
-        if entry is None or entry[0][:2] != (path, meta_id):
-            return None
-        try:
-            with open(os.path.join(path, METRICS_FILE), "rb") as f:
-                if _file_identity(f) != entry[0][2]:
-                    return None
-        except FileNotFoundError:
-            return None
-        with self._records_lock:
-            if run_id in self._records:
-                self._records.move_to_end(run_id)
-        return _private_copy(entry[1])
+        return self._records.put(RunRecord.from_bytes(run_id, raw, metrics), path, meta_id, metrics_id)
 
     def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
         if role not in PARTS:
