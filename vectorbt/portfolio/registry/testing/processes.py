@@ -260,19 +260,25 @@ def reader_worker(spec, path, stop, progress_paths, result_path):
         json.dump({"listings": listings, "violations": violations}, f)
 
 
+def _slow_down_fsync(rng: random.Random, most: float) -> None:
+    """Make every `os.fsync` of this (child) process sleep up to `most` seconds first, so that a kill is likely to
+    land in the middle of a write."""
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        time.sleep(rng.uniform(0, most))
+        real_fsync(fd)
+
+    os.fsync = slow_fsync
+
+
 def crash_child(spec, path, log_path, seed, live, trashed):
     """Crash test, the victim: registers runs, tags, deletes and restores them until it is killed. Each
     operation is logged before it starts (`begin`) and after it returned (`done`); writes are slowed down
     (a sleep before every fsync) so that the kills land in the middle of them."""
     _check_warm()
     rng = random.Random(seed)
-    real_fsync = os.fsync
-
-    def slow_fsync(fd):
-        time.sleep(rng.uniform(0, 0.006))
-        real_fsync(fd)
-
-    os.fsync = slow_fsync
+    _slow_down_fsync(rng, 0.006)
     reg = RunRegistry(store_factory(spec)(path))
     pf = tiny_pf(seed)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -304,14 +310,7 @@ def migrate_child(spec, path, log_path, seed):
     """Migration crash test, the victim: migrates the registry (its fsyncs slowed down, so that kills land in the
     middle of a run's rewrite) until it is killed or done."""
     _check_warm()
-    rng = random.Random(seed)
-    real_fsync = os.fsync
-
-    def slow_fsync(fd):
-        time.sleep(rng.uniform(0, 0.01))
-        real_fsync(fd)
-
-    os.fsync = slow_fsync
+    _slow_down_fsync(random.Random(seed), 0.01)
     reg = RunRegistry(store_factory(spec)(path))
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     _say(fd, "ready")
