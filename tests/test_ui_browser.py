@@ -52,17 +52,22 @@ def _open(driver, url, css="#page"):
 
 def _type(driver, css, text):
     """Replace the text of a box and press Enter (the page is redrawn from the URL it then writes)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import (
+        ElementNotInteractableException,
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    for _ in range(20):
+    for _ in range(50):
         try:
             box = driver.find_element(By.CSS_SELECTOR, css)
             box.send_keys(Keys.CONTROL, "a")
             box.send_keys((text or Keys.BACKSPACE) + Keys.ENTER)
             return
-        except StaleElementReferenceException:  # redrawn meanwhile
+        except (StaleElementReferenceException, NoSuchElementException, ElementNotInteractableException):
+            # the view is being drawn again
             time.sleep(0.2)
     raise AssertionError(f"could not type into {css!r}")
 
@@ -90,6 +95,7 @@ def test_runs_view_filters_with_a_query(browser, site):
     wait_for(browser, ".vbt-count", "1 runs")
     _wait_column(browser, "run_id", [ids["sweep"]])
     _type(browser, "#runs-where", "")
+    wait_for(browser, ".vbt-count", "4 runs")
     _type(browser, "#runs-tags", "demo, 1d")
     wait_for(browser, ".vbt-count", "2 runs")
     assert sorted(grid_column(browser, RUNS_GRID, "run_id")) == sorted([ids["sweep"], ids["other"]])
@@ -274,3 +280,17 @@ def test_errors_show_on_the_page_never_a_blank_screen(browser, site):
     assert "not a parameter" in wait_for(browser, ".vbt-error", "nope").text
     _open(browser, server.url + "/leaderboard?metric=sharpe")
     assert "is not a metric" in wait_for(browser, ".vbt-error", "sharpe").text
+
+
+def test_leaderboard_rows_link_to_their_configuration(browser, site):
+    from vectorbt.portfolio.registry.plotting import label_text
+
+    server, reg, ids = site
+    best = reg.best("total_return", n=3, where="sl_stop == 0.1")
+    _open(browser, server.url + "/leaderboard?metric=total_return&n=3&where=sl_stop+%3D%3D+0.1")
+    wait_for(browser, "#board-count", "3 configurations, best total_return first")
+    assert _wait_column(browser, "column", [label_text(c) for c in best["column"]], grid="#board-grid")
+    link = wait_for(browser, '#board-grid .ag-cell[col-id="column"] a', label_text(best["column"].iloc[0]))
+    link.click()
+    wait_for(browser, "#config-title", label_text(best["column"].iloc[0]))
+    assert f"/run/{best['run_id'].iloc[0]}?config=" in browser.current_url
