@@ -318,6 +318,23 @@ def migrate_child(spec, path, log_path, seed):
     _say(fd, "done", len(report.migrated), len(report.failed))
 
 
+def _kill_when_ready(proc, log_path: str, delay: float):
+    """Start the child `proc`, wait until it logs `ready` (60 s at most), let it work `delay` seconds, then kill
+    it with SIGKILL; return it, joined."""
+    proc.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(w == ["ready"] for w in _read_lines(log_path)):
+            assert proc.is_alive(), f"child died before it was ready (exit code {proc.exitcode})"
+            assert time.monotonic() < deadline, "child not ready after 60 s"
+            time.sleep(0.005)
+        time.sleep(delay)
+    finally:
+        proc.kill()  # SIGKILL
+        proc.join(10)
+    return proc
+
+
 def _join_all(procs, timeout: float) -> None:
     """Wait for the processes; kill them all and fail if they take longer than `timeout` or fail."""
     deadline = time.monotonic() + timeout
@@ -466,18 +483,8 @@ class MultiProcessStoreSuite(StoreSuite):
         started = time.monotonic()
         for cycle in range(N_KILLS):
             log = str(tmp_path / f"log{cycle}")
-            proc = ctx.Process(target=crash_child, args=(spec, path, log, 100 + cycle, live, trashed))
-            proc.start()
-            try:
-                deadline = time.monotonic() + 60
-                while not any(w == ["ready"] for w in _read_lines(log)):
-                    assert proc.is_alive(), f"crash child died before it was ready (exit code {proc.exitcode})"
-                    assert time.monotonic() < deadline, "crash child not ready after 60 s"
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.02, 0.6))
-            finally:
-                proc.kill()  # SIGKILL
-                proc.join(10)
+            proc = _kill_when_ready(ctx.Process(target=crash_child, args=(spec, path, log, 100 + cycle, live,
+                                                                          trashed)), log, rng.uniform(0.02, 0.6))
             assert proc.exitcode == -signal.SIGKILL, f"the child ended by itself (exit code {proc.exitcode})"
             pending = None
             for words in _read_lines(log)[1:]:
@@ -618,18 +625,8 @@ class MultiProcessStoreSuite(StoreSuite):
         window = 0.15  # seconds after the child is ready within which it is killed; doubled while nothing moves
         for cycle in range(N_MIGRATE_KILLS):
             log = str(tmp_path / f"migrate{cycle}")
-            proc = ctx.Process(target=migrate_child, args=(spec, path, log, 500 + cycle))
-            proc.start()
-            try:
-                deadline = time.monotonic() + 60
-                while not any(w == ["ready"] for w in _read_lines(log)):
-                    assert proc.is_alive(), f"migrate child died before it was ready (exit code {proc.exitcode})"
-                    assert time.monotonic() < deadline, "migrate child not ready after 60 s"
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, window))
-            finally:
-                proc.kill()
-                proc.join(10)
+            proc = _kill_when_ready(ctx.Process(target=migrate_child, args=(spec, path, log, 500 + cycle)), log,
+                                    rng.uniform(0.0, window))
             done = any(w[0] == "done" for w in _read_lines(log))
             kills += proc.exitcode == -signal.SIGKILL and not done
             schemas = check_runs()
