@@ -219,6 +219,29 @@ def _copy_run(reg: None, args: argparse.Namespace, out: Output) -> int:
     return _transfer_report(report, "copied", out)
 
 
+# ui
+
+
+def _ui_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind to (default: 127.0.0.1, this machine only; any other address warns: the "
+                        "page has no login)")
+    p.add_argument("--port", type=int, default=8050, help="port (default: 8050; 0 picks a free one)")
+    p.add_argument("--write", action="store_true",
+                   help="let the page edit tags, notes and status and move runs to the trash and back")
+
+
+def _ui_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int:
+    from vectorbt.portfolio.registry import ui
+
+    try:
+        ui.require_dash()
+    except ImportError as e:
+        raise CliError(str(e)) from None
+    ui.serve(reg, host=args.host, port=args.port, write=args.write)
+    return EXIT_OK
+
+
 MAINTENANCE_COMMANDS: tp.List[Command] = [
     Command("rm", "move runs to the trash (or --purge them)", _rm_args, _rm_run,
             description="Move runs to the trash ('restore' brings them back), or with --purge remove them for "
@@ -250,6 +273,12 @@ MAINTENANCE_COMMANDS: tp.List[Command] = [
                         "PostgreSQL), keeping their ids, metrics, checksums and signatures. Every part is verified "
                         "before it is written; runs already in DST are skipped, so an interrupted copy resumes. "
                         "Exit code 1 if any run was refused."),
+    Command("ui", "serve the registry's web page (read-only unless --write)", _ui_args, _ui_run,
+            read_only=lambda args: not args.write,
+            description="Serve a web page to browse runs, look at sweeps as heatmaps, compare configurations and "
+                        "drill down to their equity and trades, on http://HOST:PORT/ until Ctrl+C. Read-only (the "
+                        "registry is opened read-only) unless --write. Needs the ui extra: "
+                        "pip install \"vectorbt-registry[ui]\"."),
     Command("demo", "backtest a demo sweep, register it, print the leaderboard", _demo_args, _demo_run,
             description="Backtest a moving-average crossover sweep on seeded random-walk prices, register it as "
                         "one run and print its top configurations. Needs no data download."),
