@@ -120,9 +120,9 @@ def _poll_writer(url, worker, n_runs, barrier, log_path):
     rng = random.Random(worker)
     real_bump = postgres.PostgresStore._bump
 
-    def slow_bump(cur, table, run_id):
+    def slow_bump(cur, table, run_id, before=()):
         time.sleep(rng.uniform(0, 0.004))
-        return real_bump(cur, table, run_id)
+        return real_bump(cur, table, run_id, before)
 
     postgres.PostgresStore._bump = staticmethod(slow_bump)
     store = postgres.PostgresStore(url)

@@ -66,6 +66,7 @@ import json
 import os
 import random
 import re
+import sys
 import threading
 import time
 import warnings
@@ -309,9 +310,9 @@ class PostgresStore(RunStore):
         """Close the idle connections (the store stays usable: it connects again when asked)."""
         self._conns.close()
 
-    def __del__(self) -> None:
+    def __del__(self, _finalizing: tp.Callable[[], bool] = sys.is_finalizing) -> None:
         conns = getattr(self, "_conns", None)
-        if conns is not None:
+        if conns is not None and not _finalizing():  # at exit, the process's sockets close anyway
             conns.close()
 
     # ############# Transactions ############# #
@@ -327,14 +328,22 @@ class PostgresStore(RunStore):
         after a serialization failure or a deadlock. Connection failures raise `ConnectionError`."""
         import psycopg
         from psycopg import errors
+        from psycopg.pq import TransactionStatus
 
         delay = BACKOFF[0]
         for attempt in range(RETRIES + 1):
             try:
                 with self._conns.connection() as conn:
-                    with conn.transaction():
+                    try:
                         with conn.cursor() as cur:
-                            return work(cur)
+                            result = work(cur)
+                        if conn.info.transaction_status != TransactionStatus.IDLE:  # `_bump` commits itself
+                            conn.commit()
+                        return result
+                    except BaseException:
+                        if not conn.closed and not conn.broken:
+                            conn.rollback()
+                        raise
             except (errors.SerializationFailure, errors.DeadlockDetected):
                 if attempt == RETRIES:
                     raise
@@ -352,12 +361,20 @@ class PostgresStore(RunStore):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _bump(cur: tp.Any, table: str, run_id: str) -> int:
-        """Take the next change number (the counter's row lock is held until commit: commit order) and stamp the
-        row of `run_id` in `table` with it. The last statement of every writing transaction."""
-        cur.execute(f"WITH c AS (UPDATE vbtr_counter SET value = value + 1 WHERE id = 1 RETURNING value) "
-                    f"UPDATE {table} SET seq = c.value FROM c WHERE run_id = %s RETURNING c.value", (run_id,))
-        return cur.fetchone()[0]
+    def _bump(cur: tp.Any, table: str, run_id: str,
+              before: tp.Sequence[tp.Tuple[str, tp.Tuple[tp.Any, ...]]] = ()) -> None:
+        """Take the next change number and stamp the row of `run_id` in `table` with it, and commit: the last
+        step of every writing transaction. The counter's row lock is held until the commit, so the numbers are
+        handed out in commit order; the statement and the commit go to the server together (a pipeline), so
+        that a writer holds the lock for one round trip, however busy its machine. Statements `before` (whose
+        results nobody reads) go in the same pipeline, ahead of it."""
+        conn = cur.connection
+        with conn.pipeline():
+            for sql, params in before:
+                cur.execute(sql, params)
+            cur.execute(f"WITH c AS (UPDATE vbtr_counter SET value = value + 1 WHERE id = 1 RETURNING value) "
+                        f"UPDATE {table} SET seq = c.value FROM c WHERE run_id = %s", (run_id,))
+            conn.commit()
 
     # ############# Opening ############# #
 
@@ -437,15 +454,20 @@ class PostgresStore(RunStore):
         return {role: (bytes(data), object_key(data) if to_objects and role in ARTIFACT_ROLES else None)
                 for role, data in parts.items()}
 
-    def _insert_parts(self, cur: tp.Any, run_id: str, stored: tp.Dict[str, tp.Tuple[bytes, tp.Optional[str]]]) -> None:
-        for role in sorted(stored):  # objects locked in one order by every writer
+    def _insert_parts(self, cur: tp.Any, run_id: str, stored: tp.Dict[str, tp.Tuple[bytes, tp.Optional[str]]]
+                      ) -> tp.List[tp.Tuple[str, tp.Tuple[tp.Any, ...]]]:
+        """Lock and upload the objects of `stored` (in one order for every writer); return the statements that
+        insert its parts, for `_bump` to send."""
+        statements = []
+        for role in sorted(stored):
             data, key = stored[role]
             if key is not None:
                 self._lock_object(cur, key, data)
-            cur.execute("INSERT INTO vbtr_parts (run_id, role, size, sha256, data, object) "
-                        "VALUES (%s, %s, %s, %s, %s, %s)",
-                        (run_id, role, len(data), hashlib.sha256(data).hexdigest(), data if key is None else None,
-                         key))
+            statements.append(("INSERT INTO vbtr_parts (run_id, role, size, sha256, data, object) "
+                               "VALUES (%s, %s, %s, %s, %s, %s)",
+                               (run_id, role, len(data), hashlib.sha256(data).hexdigest(),
+                                data if key is None else None, key)))
+        return statements
 
     @staticmethod
     def _doom_unshared(cur: tp.Any, keys: tp.Sequence[str]) -> tp.List[str]:
@@ -480,9 +502,8 @@ class PostgresStore(RunStore):
             cur.execute(sql, (run_id, bool(unique_identity), 0, metrics, *values.values()))
             if cur.fetchone() is None:
                 raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
-            self._insert_parts(cur, run_id, stored)
-            cur.execute("DELETE FROM vbtr_purged WHERE run_id = %s", (run_id,))
-            self._bump(cur, "vbtr_runs", run_id)
+            inserts = self._insert_parts(cur, run_id, stored)
+            self._bump(cur, "vbtr_runs", run_id, [*inserts, ("DELETE FROM vbtr_purged WHERE run_id = %s", (run_id,))])
 
         try:
             self._run("write a new run", work)
@@ -501,7 +522,8 @@ class PostgresStore(RunStore):
     def _locked(self, cur: tp.Any, run_id: str, deleted: bool) -> RunRecord:
         """The record of a run, its row locked until commit; `RunNotFoundError` unless it is live (or, with
         `deleted`, in the trash)."""
-        cur.execute("SELECT meta, metrics, deleted FROM vbtr_runs WHERE run_id = %s FOR UPDATE", (run_id,))
+        cur.execute("SELECT meta, metrics, deleted FROM vbtr_runs WHERE run_id = %s FOR UPDATE", (run_id,),
+                    binary=True)
         found = cur.fetchone()
         if found is None or found[2] != deleted:
             self._not_found(run_id, deleted, None if found is None else found[2])
@@ -513,11 +535,12 @@ class PostgresStore(RunStore):
             raise RunNotFoundError(run_id, LIVE_DETAIL if is_deleted is False else "", where="the trash")
         raise RunNotFoundError(run_id, "it is in the trash" if is_deleted else "")
 
-    def _write(self, cur: tp.Any, record: RunRecord) -> None:
+    def _write(self, cur: tp.Any, record: RunRecord, bump: bool = True) -> None:
         values = _row_values(record)
         sets = ", ".join(f"{c} = %s" for c in values)
         cur.execute(f"UPDATE vbtr_runs SET {sets} WHERE run_id = %s", (*values.values(), record.run_id))
-        self._bump(cur, "vbtr_runs", record.run_id)
+        if bump:
+            self._bump(cur, "vbtr_runs", record.run_id)
 
     def update(self, run_id: str, change: tp.Callable[[RunRecord], RunRecord]) -> RunRecord:
         self.check_writable()
@@ -581,7 +604,8 @@ class PostgresStore(RunStore):
             cur.execute("SELECT object FROM vbtr_parts WHERE run_id = %s AND object IS NOT NULL", (run_id,))
             old = [k for (k,) in cur.fetchall()]
             cur.execute("DELETE FROM vbtr_parts WHERE run_id = %s", (run_id,))
-            self._insert_parts(cur, run_id, stored)
+            for sql, params in self._insert_parts(cur, run_id, stored):
+                cur.execute(sql, params)
             sets = ", ".join(f"{c} = %s" for c in values)
             cur.execute(f"UPDATE vbtr_runs SET metrics = %s, {sets} WHERE run_id = %s",
                         (record.metrics_bytes(), *values.values(), run_id))
@@ -641,7 +665,7 @@ class PostgresStore(RunStore):
         check_run_id(run_id)
 
         def work(cur: tp.Any) -> tp.Any:
-            cur.execute("SELECT meta, metrics, deleted FROM vbtr_runs WHERE run_id = %s", (run_id,))
+            cur.execute("SELECT meta, metrics, deleted FROM vbtr_runs WHERE run_id = %s", (run_id,), binary=True)
             return cur.fetchone()
 
         found = self._run("read a run", work, write=False)
@@ -661,7 +685,8 @@ class PostgresStore(RunStore):
 
         def work(cur: tp.Any) -> tp.Any:
             cur.execute("SELECT r.deleted, p.data, p.object, p.role IS NOT NULL FROM vbtr_runs r LEFT JOIN "
-                        "vbtr_parts p ON p.run_id = r.run_id AND p.role = %s WHERE r.run_id = %s", (role, run_id))
+                        "vbtr_parts p ON p.run_id = r.run_id AND p.role = %s WHERE r.run_id = %s", (role, run_id),
+                        binary=True)
             found = cur.fetchone()
             if role == CONFIGS and not deleted and found is not None and not found[0]:
                 self._prefetch(cur, run_id)
@@ -688,7 +713,7 @@ class PostgresStore(RunStore):
         """Keep the `configs` parts of the next live runs for a moment: `best` reads them run by run, in order."""
         cur.execute("SELECT p.run_id, p.data FROM vbtr_parts p JOIN vbtr_runs r ON r.run_id = p.run_id "
                     "WHERE p.role = %s AND NOT r.deleted AND p.run_id > %s AND p.data IS NOT NULL "
-                    "ORDER BY p.run_id LIMIT %s", (CONFIGS, run_id, PREFETCH))
+                    "ORDER BY p.run_id LIMIT %s", (CONFIGS, run_id, PREFETCH), binary=True)
         now = time.monotonic()
         fetched = {r: (bytes(d), now) for r, d in cur.fetchall()}
         with self._lock:
@@ -703,11 +728,12 @@ class PostgresStore(RunStore):
         def work(cur: tp.Any) -> tp.Tuple[tp.Any, tp.List[tp.Any]]:
             snapshot = None
             if fresh:
-                cur.execute("SELECT seq, data FROM vbtr_snapshots ORDER BY seq DESC LIMIT 1")
+                cur.execute("SELECT seq, data FROM vbtr_snapshots ORDER BY seq DESC LIMIT 1", binary=True)
                 snapshot = cur.fetchone()
             since = self._seq if snapshot is None else snapshot[0]
             cur.execute("SELECT seq, run_id, summary FROM vbtr_runs WHERE seq > %s UNION ALL "
-                        "SELECT seq, run_id, NULL FROM vbtr_purged WHERE seq > %s ORDER BY 1", (since, since))
+                        "SELECT seq, run_id, NULL FROM vbtr_purged WHERE seq > %s ORDER BY 1", (since, since),
+                        binary=True)
             return snapshot, cur.fetchall()
 
         with self._lock:
@@ -833,7 +859,10 @@ class PostgresStore(RunStore):
             for run_id in ids:
                 cur.execute("SELECT meta, metrics FROM vbtr_runs WHERE run_id = %s", (run_id,))
                 meta, metrics = cur.fetchone()
-                self._write(cur, RunRecord.from_bytes(run_id, bytes(meta), bytes(metrics)))
+                self._write(cur, RunRecord.from_bytes(run_id, bytes(meta), bytes(metrics)), bump=False)
+            # one change for all: every client reads every row again
+            cur.execute("WITH c AS (UPDATE vbtr_counter SET value = value + 1 WHERE id = 1 RETURNING value) "
+                        "UPDATE vbtr_runs SET seq = c.value FROM c")
             return len(ids)
 
         count = self._run("rebuild the index", work)
