@@ -546,6 +546,16 @@ class RunRegistry:
         return plotting.plot_metrics(self, x=x, y=y, name=name, tags=tags, where=where, color=color, n=n,
                                      **layout_kwargs)
 
+    def ui(self, host: str = "127.0.0.1", port: int = 8050, write: bool = False, block: bool = True,
+           quiet: bool = False) -> tp.Any:
+        """Serve the registry's web page on `http://host:port/` (what `vbt-registry ui` serves): browse runs,
+        sweeps as heatmaps, comparisons, and one configuration's equity and trades. Read-only unless `write`;
+        a `host` other than loopback warns. With `block=False` it serves in a background thread and returns the
+        server (`server.url`, `server.stop()`). Needs the ui extra; see `vectorbt.portfolio.registry.ui`."""
+        from vectorbt.portfolio.registry import ui
+
+        return ui.serve(self, host=host, port=port, write=write, block=block, quiet=quiet)
+
     # ############# Moving runs between registries ############# #
 
     def export(self, run_ids: tp.Optional[tp.Sequence[str]], path: tp.FileName,
