@@ -316,3 +316,58 @@ def test_app_serves_its_scripts_from_the_packages(demo):
         assert client.get(src).status_code == 200, src
     layout = client.get("/_dash-layout").data.decode()
     assert "http://" not in layout and "https://" not in layout
+
+
+# ############# Entry points: vbt-registry ui and RunRegistry.ui ############# #
+
+
+def test_cli_ui_serves_the_page_read_only_on_loopback(demo, tmp_path):
+    import urllib.request
+
+    reg, ids = demo
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "vectorbt.portfolio.registry", "--registry", reg.store.root,
+                             "ui", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(tmp_path), env=env)
+    try:
+        line = proc.stdout.readline()
+        assert "Registry web page (read-only) at http://127.0.0.1:" in line, (line, proc.stderr.read()
+                                                                                 if proc.poll() is not None else "")
+        url = line.split(" at ", 1)[1].split()[0].rstrip("/")
+        with urllib.request.urlopen(url + "/_dash-layout", timeout=30) as response:
+            assert "read-only" in response.read().decode()
+        request = urllib.request.Request(url + "/_dash-update-component", method="POST",
+                                         data=json.dumps(_save_request(ids["single"], "via the CLI")).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=30)
+        assert reg.get(ids["single"]).notes != "via the CLI"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_cli_ui_options():
+    from vectorbt.portfolio.registry.cli import build_parser
+
+    args = build_parser().parse_args(["ui"])
+    assert (args.host, args.port, args.write) == ("127.0.0.1", 8050, False)
+    assert args.command_spec.reads_only(args)
+    args = build_parser().parse_args(["ui", "--host", "::1", "--port", "9000", "--write"])
+    assert (args.host, args.port, args.write) == ("::1", 9000, True) and not args.command_spec.reads_only(args)
+
+
+def test_registry_ui_serves_in_the_background(fresh_demo):
+    import urllib.request
+
+    reg, ids = fresh_demo
+    server = reg.ui(port=0, block=False, quiet=True)
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(server.url + "/_dash-layout", timeout=30) as response:
+            assert "read-only" in response.read().decode()
+    finally:
+        server.stop()
+    with pytest.warns(UIBindWarning):
+        with pytest.raises(OSError):
+            reg.ui(host="192.0.2.1", port=0, block=False, quiet=True)  # TEST-NET-1: warned, then not bindable

@@ -61,7 +61,8 @@ class UIServer:
     Args:
         app: A Dash app (`vectorbt.portfolio.registry.ui.app.create_app`) or a WSGI app.
         host (str): Address to bind to; `check_host` warns unless it is a loopback address.
-        port (int): Port; 0 picks a free one (see `port` once started).
+        port (int): Port; 0 picks a free one (see `port` once started). A port in use or an address that is
+            not this machine's raises `OSError`.
         quiet (bool): Do not log each request.
 
     ```pycon
@@ -81,8 +82,12 @@ class UIServer:
 
         self.host = check_host(host)
         wsgi = getattr(app, "server", app)
-        self._server = make_server(host, int(port), wsgi, threaded=True,
-                                   request_handler=QuietHandler if quiet else None)
+        try:
+            self._server = make_server(host, int(port), wsgi, threaded=True,
+                                       request_handler=QuietHandler if quiet else None)
+        except SystemExit:  # werkzeug prints why a bind failed and exits: a notebook's kernel would go with it
+            raise OSError(f"host, port: cannot serve on {host}:{port} (in use, or not an address of this "
+                          "machine; the reason is printed above)") from None
         self.port = int(self._server.server_port)
         self._thread: tp.Optional[threading.Thread] = None
 
