@@ -371,3 +371,10 @@ def test_registry_ui_serves_in_the_background(fresh_demo):
     with pytest.warns(UIBindWarning):
         with pytest.raises(OSError):
             reg.ui(host="192.0.2.1", port=0, block=False, quiet=True)  # TEST-NET-1: warned, then not bindable
+
+
+def test_markdown_links_escape_the_registry_text():
+    from vectorbt.portfolio.registry.ui.views.common import md_link
+
+    link = md_link("x](javascript:alert(1)) [y", "/run/r")
+    assert link.endswith("](/run/r)") and link.count("](") == 1 and "javascript:alert\\(1\\)" in link

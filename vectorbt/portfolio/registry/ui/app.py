@@ -117,11 +117,11 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
     Returns a `dash.Dash`; its Flask server is `app.server`. Serve it with
     `vectorbt.portfolio.registry.ui.server.serve` (or `RunRegistry.ui`)."""
     import dash
-    from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
+    from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
 
-    from vectorbt.portfolio.registry.ui.views import compare, leaderboard, runs
+    from vectorbt.portfolio.registry.ui.views import leaderboard, runs
     from vectorbt.portfolio.registry.ui.views import run as run_view
-    from vectorbt.portfolio.registry.ui.views.common import error_box, params_of
+    from vectorbt.portfolio.registry.ui.views.common import error_box, md_link, params_of, search_of
 
     backend = UIBackend(registry, write=write)
     warming = [] if warm_up else [None]
@@ -180,14 +180,14 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
                 page = backend.runs_page(query, start, end, sort)
                 for row in page.rows:
                     row["row_key"] = row["run_id"]
-                    row["run_link"] = f"[{row['run_id']}](/run/{row['run_id']})"
+                    row["run_link"] = md_link(row["run_id"], f"/run/{row['run_id']}")
                 what = "runs in the trash" if query.deleted else "runs"
                 count = f"{page.count:,} {what}"
             elif source == "configs":
                 page = backend.configs_page(key, start, end, sort)
                 for row in page.rows:
                     row["row_key"] = str(row["position"])
-                    row["column_link"] = f"[{row['column']}](/run/{key}?config={row['position']})"
+                    row["column_link"] = md_link(row["column"], f"/run/{key}?config={row['position']}")
                 count = f"{page.count:,} configurations"
             else:
                 raise ValueError(f"no table {source!r}")
@@ -231,7 +231,6 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
                   State("url", "search"), State("url", "pathname"), prevent_initial_call=True)
     def sweep_controls(x: str, y: str, metric: str, reduce: str, slice_: str, at: int, current: str,
                        pathname: str) -> tp.Any:
-        from vectorbt.portfolio.registry.ui.views.common import search_of
         from vectorbt.portfolio.registry.ui.views.sweep import state_of
 
         p = params_of(current)
@@ -272,8 +271,6 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
     @app.callback(Output("url", "search", allow_duplicate=True), Input("compare-runs", "value"),
                   State("url", "search"), prevent_initial_call=True)
     def compare_box(text: str, current: str) -> tp.Any:
-        from vectorbt.portfolio.registry.ui.views.common import search_of
-
         now = search_of({"runs": params_of(current).get("runs", "")})
         return navigate(search_of({"runs": ",".join(t.strip() for t in (text or "").split(",") if t.strip())}), now)
 
@@ -286,7 +283,6 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
         now = leaderboard.search_from_controls(p.get("metric", LIST_METRIC), p.get("n", "50"), p)
         return navigate(leaderboard.search_from_controls(metric, n, values), now)
 
-    del compare, ALL
     if write:
         _write_callbacks(app, backend)
     return app

@@ -238,8 +238,7 @@ class UIBackend:
         if not where or not where.strip():
             return None
         try:
-            frame = self._filtered(RunsQuery(where=where, deleted=deleted))
-            del frame
+            self._sorted(RunsQuery(where=where, deleted=deleted), [])
         except (ValueError, TypeError) as e:
             return str(e)
         return None

@@ -12,8 +12,8 @@ from dash import dcc, html
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.ui.data import json_value
 
-__all__ = ["params_of", "search_of", "error_box", "info_box", "run_link", "kv_table", "grid_id", "infinite_grid",
-           "client_grid", "GRID_THEME"]
+__all__ = ["params_of", "search_of", "md_link", "error_box", "info_box", "run_link", "kv_table", "grid_id",
+           "infinite_grid", "client_grid", "GRID_THEME"]
 
 GRID_THEME = "ag-theme-alpine"
 """Class of the grids (dash-ag-grid's bundled theme, no stylesheet from elsewhere)."""
@@ -29,6 +29,16 @@ def search_of(values: tp.Dict[str, tp.Any]) -> str:
     """A query string of the values that are set (empty, None and False left out), or `""`."""
     kept = {k: ("1" if v is True else str(v)) for k, v in values.items() if v not in (None, "", False, [])}
     return "?" + urlencode(kept) if kept else ""
+
+
+_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|~"
+
+
+def md_link(text: tp.Any, href: str) -> str:
+    """A Markdown link for a grid cell: `text` (a run id, a configuration label: data from the registry) with
+    Markdown's special characters escaped, so that it can only ever be the text of a link to `href`."""
+    escaped = "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
+    return f"[{escaped}]({href})"
 
 
 def error_box(error: BaseException, context: str = "") -> html.Div:

@@ -8,7 +8,7 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query import parse
 from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES, check_metric
 from vectorbt.portfolio.registry.ui.data import UIBackend, cell_value, json_value
-from vectorbt.portfolio.registry.ui.views.common import client_grid, error_box, params_of, search_of
+from vectorbt.portfolio.registry.ui.views.common import client_grid, error_box, md_link, params_of, search_of
 from vectorbt.portfolio.registry.validation import check_count
 
 __all__ = ["layout", "search_from_controls", "MAX_N"]
@@ -66,8 +66,9 @@ def layout(backend: UIBackend, search: str) -> html.Div:
         for rank, row in enumerate(board.to_dict("records"), start=1):
             out = {str(k): cell_value(v) for k, v in row.items()}
             out["rank"] = rank
-            out["run_link"] = f"[{row['run_id']}](/run/{row['run_id']}?config={row['position']})"
-            out["column_link"] = f"[{json_value(row['column'])}](/run/{row['run_id']}?config={row['position']})"
+            href = f"/run/{row['run_id']}?config={row['position']}"
+            out["run_link"] = md_link(row["run_id"], f"/run/{row['run_id']}")
+            out["column_link"] = md_link(json_value(row["column"]), href)
             rows.append(out)
         shown = ["rank", "run_id", "column", "name"]
         shown += [c for c in board.columns if c not in shown and c not in ("position", "created_at", "notes",

@@ -55,13 +55,14 @@ def layout(backend: UIBackend, search: str) -> html.Div:
     chosen = [c for c in p.get("cols", "").split(",") if c in all_columns] or default_columns(all_columns)
     if "run_id" not in chosen:
         chosen = ["run_id", *chosen]
-    where_error = backend.check_where(query.where, deleted=query.deleted)
-    other_error = None
+    where_error, other_error = None, None
     try:
-        if not where_error:
-            backend.runs_page(query, 0, 0)
+        backend.runs_page(query, 0, 0)  # filtered once here, and cached for the grid's first block
     except (ValueError, TypeError, KeyError) as e:
-        other_error = e
+        if str(e).startswith("where"):
+            where_error = str(e)
+        else:
+            other_error = e
     boxes = []
     for name in FILTERS:
         box = dcc.Input(id=f"runs-{name}", type="text", value=getattr(query, name), debounce=True,
