@@ -47,10 +47,12 @@ def post(url: str, body: tp.Dict[str, tp.Any]) -> tp.Dict[str, tp.Any]:
 def draw(url: str, pathname: str, search: str = "") -> tp.Dict[str, tp.Any]:
     """The router's callback: the view for a path and query string."""
     return post(url, {
-        "output": "..page.children...page-error.children..",
-        "outputs": [{"id": "page", "property": "children"}, {"id": "page-error", "property": "children"}],
+        "output": "..page.children...page-error.children...drawn.data..",
+        "outputs": [{"id": "page", "property": "children"}, {"id": "page-error", "property": "children"},
+                    {"id": "drawn", "property": "data"}],
         "inputs": [{"id": "url", "property": "pathname", "value": pathname},
                    {"id": "url", "property": "search", "value": search}],
+        "state": [{"id": "drawn", "property": "data", "value": None}],
         "changedPropIds": ["url.pathname"],
     })
 

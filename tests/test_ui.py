@@ -255,10 +255,12 @@ def test_no_request_reads_outside_the_registry(demo, tmp_path):
                 "/run/..%2F..%2F" + rel, "/" + str(secret)):
         response = client.get(url)
         assert b"TOP-SECRET-CONTENT" not in response.data, url
-    request = {"output": "..page.children...page-error.children..",
-               "outputs": [{"id": "page", "property": "children"}, {"id": "page-error", "property": "children"}],
+    request = {"output": "..page.children...page-error.children...drawn.data..",
+               "outputs": [{"id": "page", "property": "children"}, {"id": "page-error", "property": "children"},
+                           {"id": "drawn", "property": "data"}],
                "inputs": [{"id": "url", "property": "pathname", "value": "/run/../../" + str(secret)},
                           {"id": "url", "property": "search", "value": ""}],
+               "state": [{"id": "drawn", "property": "data", "value": None}],
                "changedPropIds": ["url.pathname"]}
     response = client.post("/_dash-update-component", json=request)
     assert response.status_code == 200
@@ -378,3 +380,13 @@ def test_markdown_links_escape_the_registry_text():
 
     link = md_link("x](javascript:alert(1)) [y", "/run/r")
     assert link.endswith("](/run/r)") and link.count("](") == 1 and "javascript:alert\\(1\\)" in link
+
+
+def test_sort_in_the_query_string_round_trips():
+    from vectorbt.portfolio.registry.ui.views.common import sort_of, sort_text, without
+
+    model = [{"colId": "total_return", "sort": "desc"}, {"colId": "name", "sort": "asc"}]
+    assert sort_text(model) == "total_return:desc,name:asc"
+    assert sort_of(sort_text(model)) == [("total_return", "desc"), ("name", "asc")]
+    assert sort_of("name") == [("name", "asc")] and sort_of("") == []
+    assert without("?where=a+%3E+1&sort=name%3Aasc", "sort") == "?where=a+%3E+1"

@@ -114,6 +114,15 @@ def test_runs_view_sorts_and_sorts_again(browser, site):
     header.click()
     _wait_column(browser, "n_columns", ["24", "12", "1", "1"])
     assert grid_column(browser, RUNS_GRID, "run_id")[:2] == [ids["sweep"], ids["other"]]
+    # the sort is in the URL: opened again, the view comes sorted the same way
+    deadline = time.monotonic() + 10
+    while "sort=n_columns%3Adesc" not in browser.current_url and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "sort=n_columns%3Adesc" in browser.current_url
+    browser.get(browser.current_url)
+    _wait_column(browser, "n_columns", ["24", "12", "1", "1"])
+    sorted_header = browser.find_element(By.CSS_SELECTOR, '.ag-header-cell[col-id="n_columns"]')
+    assert sorted_header.get_attribute("aria-sort") == "descending"
 
 
 def test_bad_query_shows_its_error_beside_the_box(browser, site):

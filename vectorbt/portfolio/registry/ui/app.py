@@ -121,7 +121,14 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
 
     from vectorbt.portfolio.registry.ui.views import leaderboard, runs
     from vectorbt.portfolio.registry.ui.views import run as run_view
-    from vectorbt.portfolio.registry.ui.views.common import error_box, md_link, params_of, search_of
+    from vectorbt.portfolio.registry.ui.views.common import (
+        error_box,
+        md_link,
+        params_of,
+        search_of,
+        sort_text,
+        without,
+    )
 
     backend = UIBackend(registry, write=write)
     warming = [] if warm_up else [None]
@@ -144,6 +151,7 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
     mode = "read-write" if write else "read-only"
     app.layout = html.Div([
         dcc.Location(id="url", refresh="callback-nav"),
+        dcc.Store(id="drawn"),
         html.Nav([dcc.Link("Runs", href="/"), dcc.Link("Leaderboard", href="/leaderboard"),
                   dcc.Link("Compare", href="/compare"), dcc.Link("Trash", href="/?trash=1"),
                   html.Span(f"{registry.store!r} · {mode}", className="vbt-mode", id="mode")], className="vbt-nav"),
@@ -153,14 +161,17 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
         ], className="vbt-main"),
     ])
 
-    @app.callback(Output("page", "children"), Output("page-error", "children"),
-                  Input("url", "pathname"), Input("url", "search"))
-    def draw(pathname: str, search: str) -> tp.Any:
+    @app.callback(Output("page", "children"), Output("page-error", "children"), Output("drawn", "data"),
+                  Input("url", "pathname"), Input("url", "search"), State("drawn", "data"))
+    def draw(pathname: str, search: str, drawn: tp.Any) -> tp.Any:
         start_warm_up()
+        view = [pathname or "/", without(search, "sort")]
+        if view == drawn and (pathname or "/").rstrip("/") in ("", "/runs"):
+            return no_update, no_update, no_update  # the runs grid sorted itself: the URL only follows it
         try:
-            return route(backend, pathname, search), None
+            return route(backend, pathname, search), None, view
         except ERRORS_SHOWN as e:
-            return error_box(e), None
+            return error_box(e), None, view
 
     # ############# Grids: blocks of rows from the server ############# #
 
@@ -211,8 +222,18 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
         p = params_of(current)
         cols_text = ",".join(cols or []) if ctx.triggered_id == "runs-cols" else p.get("cols", "")
         now = runs.search_from_controls({k: p.get(k, "") for k in runs.FILTERS}, ["1"] if p.get("trash") == "1" else [],
-                                        p.get("cols", ""))
-        return navigate(runs.search_from_controls(values, trash, cols_text), now)
+                                        p.get("cols", ""), p.get("sort", ""))
+        return navigate(runs.search_from_controls(values, trash, cols_text, p.get("sort", "")), now)
+
+    @app.callback(Output("url", "search", allow_duplicate=True), Input(grid_ids("runs"), "getRowsRequest"),
+                  State("url", "search"), State("url", "pathname"), prevent_initial_call=True)
+    def runs_sorted(requests: tp.Any, current: str, pathname: str) -> tp.Any:
+        """The runs grid's sort, written into the URL (the view is not drawn again for it)."""
+        if (pathname or "/").rstrip("/") not in ("", "/runs") or not requests or requests[0] is None:
+            return no_update
+        p = params_of(current)
+        p["sort"] = sort_text(requests[0].get("sortModel"))
+        return navigate(search_of(p), search_of(params_of(current)))
 
     @app.callback(Output("url", "href", allow_duplicate=True), Output("runs-compare-error", "children"),
                   Input("runs-compare", "n_clicks"), State(grid_ids("runs"), "selectedRows"),

@@ -12,8 +12,8 @@ from dash import dcc, html
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.ui.data import json_value
 
-__all__ = ["params_of", "search_of", "md_link", "error_box", "info_box", "run_link", "kv_table", "grid_id",
-           "infinite_grid", "client_grid", "GRID_THEME"]
+__all__ = ["params_of", "search_of", "sort_of", "sort_text", "without", "md_link", "error_box", "info_box",
+           "run_link", "kv_table", "grid_id", "infinite_grid", "client_grid", "GRID_THEME"]
 
 GRID_THEME = "ag-theme-alpine"
 """Class of the grids (dash-ag-grid's bundled theme, no stylesheet from elsewhere)."""
@@ -72,10 +72,36 @@ def grid_id(source: str, key: str) -> tp.Dict[str, str]:
     return {"role": "grid", "source": source, "key": key}
 
 
-def _column_defs(columns: tp.Sequence[str], links: tp.Dict[str, str]) -> tp.List[tp.Dict[str, tp.Any]]:
+def sort_of(text: tp.Optional[str]) -> tp.List[tp.Tuple[str, str]]:
+    """The `sort` of a query string, `"total_return:desc,name:asc"`, as `[(column, "desc"), (column, "asc")]`
+    (a direction other than `asc` is `desc`)."""
+    out = []
+    for part in [t for t in (text or "").split(",") if t.strip()]:
+        name, _, direction = part.strip().rpartition(":")
+        if not name:
+            name, direction = direction, "asc"
+        out.append((name, "asc" if direction == "asc" else "desc"))
+    return out
+
+
+def sort_text(model: tp.Optional[tp.Sequence[tp.Dict[str, tp.Any]]]) -> str:
+    """A grid's sort model as the `sort` of a query string (see `sort_of`)."""
+    return ",".join(f"{m['colId']}:{'asc' if m.get('sort') == 'asc' else 'desc'}" for m in model or [])
+
+
+def without(search: tp.Optional[str], key: str) -> str:
+    """A query string without one of its keys."""
+    return search_of({k: v for k, v in params_of(search).items() if k != key})
+
+
+def _column_defs(columns: tp.Sequence[str], links: tp.Dict[str, str],
+                 sort: tp.Sequence[tp.Tuple[str, str]] = ()) -> tp.List[tp.Dict[str, tp.Any]]:
     defs = []
+    order = {name: (i, direction) for i, (name, direction) in enumerate(sort)}
     for name in columns:
         spec: tp.Dict[str, tp.Any] = {"field": name, "colId": name, "headerName": name, "sortable": True}
+        if name in order:
+            spec.update(sort=order[name][1], sortIndex=order[name][0])
         if name in links:
             spec.update(field=links[name], cellRenderer="markdown")
         if name == "run_id":
@@ -85,16 +111,18 @@ def _column_defs(columns: tp.Sequence[str], links: tp.Dict[str, str]) -> tp.List
 
 
 def infinite_grid(source: str, key: str, columns: tp.Sequence[str], links: tp.Dict[str, str],
-                  height: int = 520, selectable: bool = False) -> dag.AgGrid:
+                  height: int = 520, selectable: bool = False,
+                  sort: tp.Sequence[tp.Tuple[str, str]] = ()) -> dag.AgGrid:
     """A grid with the infinite row model: it asks the server for blocks of 100 rows, sorted as its headers
     say (click a header to sort, click again to reverse), so a table of 100,000 runs never travels whole.
-    `links` maps a column to the row field holding its Markdown link."""
+    `links` maps a column to the row field holding its Markdown link; `sort` is the grid's first sort, as
+    pairs of column and `"asc"` or `"desc"`."""
     options: tp.Dict[str, tp.Any] = {"cacheBlockSize": 100, "maxBlocksInCache": 20, "suppressFieldDotNotation": True,
                                      "infiniteInitialRowCount": 1, "maxConcurrentDatasourceRequests": 2}
     if selectable:
         options["rowSelection"] = {"mode": "multiRow", "headerCheckbox": False, "checkboxes": True}
     return dag.AgGrid(
-        id=grid_id(source, key), rowModelType="infinite", columnDefs=_column_defs(columns, links),
+        id=grid_id(source, key), rowModelType="infinite", columnDefs=_column_defs(columns, links, sort),
         defaultColDef={"resizable": True, "sortable": True, "minWidth": 90}, dashGridOptions=options,
         getRowId="params.data.row_key", className=GRID_THEME, style={"height": f"{height}px", "width": "100%"},
     )

@@ -2,15 +2,23 @@
 
 The query string holds the filters: `where` (the checked query language; a bad query's message shows beside
 the box), `name`, `tags`, `status` (comma-separated), `since`, `until` (dates), `trash=1` (the runs in the
-trash) and `cols` (the columns shown, comma-separated). Sorting is the grid's: click a header. Rows come from
-the server in blocks (`vectorbt.portfolio.registry.ui.data.UIBackend.runs_page`).
+trash), `cols` (the columns shown, comma-separated) and `sort` (`total_return:desc,name:asc`; click a header to
+sort, click again to reverse, and the URL follows). Rows come from the server in blocks
+(`vectorbt.portfolio.registry.ui.data.UIBackend.runs_page`).
 """
 
 from dash import dcc, html
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.ui.data import RunsQuery, UIBackend
-from vectorbt.portfolio.registry.ui.views.common import error_box, infinite_grid, params_of, search_of
+from vectorbt.portfolio.registry.ui.views.common import (
+    error_box,
+    infinite_grid,
+    params_of,
+    search_of,
+    sort_of,
+    without,
+)
 
 __all__ = ["layout", "query_of", "DEFAULT_METRICS", "FILTERS"]
 
@@ -85,8 +93,11 @@ def layout(backend: UIBackend, search: str) -> html.Div:
                          multi=True),
         ]),
     ])
-    grid = infinite_grid("runs", search or "", chosen, {"run_id": "run_link"}, selectable=not query.deleted)
-    counted = html.Div(id={"role": "count", "source": "runs", "key": search or ""}, className="vbt-count")
+    # the grid's key leaves the sort out: sorting writes the URL (bookmarkable) without drawing the view again
+    key = without(search, "sort")
+    sort = [(c, d) for c, d in sort_of(p.get("sort")) if c in chosen]
+    grid = infinite_grid("runs", key, chosen, {"run_id": "run_link"}, selectable=not query.deleted, sort=sort)
+    counted = html.Div(id={"role": "count", "source": "runs", "key": key}, className="vbt-count")
     return html.Div([
         html.H2("Runs in the trash" if query.deleted else "Runs"),
         controls,
@@ -96,10 +107,11 @@ def layout(backend: UIBackend, search: str) -> html.Div:
     ])
 
 
-def search_from_controls(values: tp.Dict[str, tp.Any], trash: tp.Sequence[str], cols: str) -> str:
+def search_from_controls(values: tp.Dict[str, tp.Any], trash: tp.Sequence[str], cols: str, sort: str = "") -> str:
     """The query string of the runs view's controls (`cols`: the chosen columns, comma-separated, or empty for
-    the default ones)."""
+    the default ones; `sort` as the URL has it)."""
     out: tp.Dict[str, tp.Any] = {name: (values.get(name) or "").strip() for name in FILTERS}
     out["trash"] = "1" in (trash or [])
     out["cols"] = cols
+    out["sort"] = sort
     return search_of(out)
