@@ -117,6 +117,10 @@ SNAPSHOT_EVERY = (1_000, 0.1)
 """A writable client saves a new snapshot of the summary table once it applied at least this many changes
 beyond the last snapshot and at least this fraction of the runs (so that saving costs O(1) per change)."""
 
+REBASE_ROWS = 1_000
+"""A client that read more rows than this in one call folds them into its columnar base (`SummaryIndex`), so
+that the table is not rebuilt from that many rows after each later change."""
+
 PREFETCH = 64
 """How many runs' `configs` parts one query fetches when `best` reads them run by run."""
 
@@ -752,7 +756,8 @@ class PostgresStore(RunStore):
                 self._index, self._seq, self._unsaved = SummaryIndex(columns), snapshot[0], 0
             self._apply(changes)
             self._loaded = True
-            self._maybe_snapshot()
+            if not self._maybe_snapshot() and len(changes) > REBASE_ROWS:
+                self._index = SummaryIndex(self._index.to_columns())
 
     def _refresh_from(self, seq: int) -> None:
         def work(cur: tp.Any) -> tp.List[tp.Any]:
@@ -774,12 +779,15 @@ class PostgresStore(RunStore):
             self._seq = max(self._seq, seq)
         self._unsaved += len(changes)
 
-    def _maybe_snapshot(self) -> None:
-        """Save the table as a snapshot when enough changes piled up since the last (writable clients only)."""
+    def _maybe_snapshot(self) -> bool:
+        """Save the table as a snapshot when enough changes piled up since the last (writable clients only);
+        whether it did."""
         least, fraction = SNAPSHOT_EVERY
         if self.read_only or self._unsaved < max(least, fraction * len(self._index)):
-            return
-        data, seq = snapshot_bytes(self._index.to_columns(), []), self._seq
+            return False
+        columns = self._index.to_columns()
+        self._index = SummaryIndex(columns)  # columnar again: the next change rebuilds little
+        data, seq = snapshot_bytes(columns, []), self._seq
 
         def work(cur: tp.Any) -> None:
             cur.execute("INSERT INTO vbtr_snapshots (seq, data) VALUES (%s, %s) ON CONFLICT (seq) DO NOTHING",
@@ -788,6 +796,7 @@ class PostgresStore(RunStore):
 
         self._run("save a snapshot of the summary table", work)
         self._unsaved = 0
+        return True
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
         with self._lock:
