@@ -71,10 +71,19 @@ def bench_load(tmp: str) -> tp.List[tp.List[str]]:
         t0 = time.perf_counter()
         reg.load(run.run_id, column=label)
         times.append(time.perf_counter() - t0)
+    cold = []
+    for label in labels[:10]:  # a new registry object each time: nothing kept from before but the page cache
+        fresh_reg = RunRegistry(reg.store.root)
+        t0 = time.perf_counter()
+        fresh_reg.load(run.run_id, column=label)
+        cold.append(time.perf_counter() - t0)
     t_full = best_of(lambda: sweep[labels[0]], 1)
     rows.append([f"`load(column=...)` of one configuration of a {len(columns):,}-column sweep, median of 50 "
-                 f"(worst {max(times) * 1e3:.1f} ms)", f"{statistics.median(times) * 1e3:.1f} ms",
+                 f"after a first one (worst {max(times) * 1e3:.1f} ms)", f"{statistics.median(times) * 1e3:.1f} ms",
                  f"`pf[label]` in memory {t_full * 1e3:.1f} ms", "", "at most 20 ms"])
+    rows.append(["the same, the first configuration a registry object loads of that run (median of 10; the "
+                 "record decoded and the whole part read and hashed)", f"{statistics.median(cold) * 1e3:.1f} ms",
+                 "", "", "at most 20 ms"])
     return rows
 
 
