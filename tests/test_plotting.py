@@ -326,7 +326,7 @@ def test_plot_metrics_one_trace_per_run(world):
 def test_plot_metrics_color_by_name_and_filters(world):
     from vectorbt.portfolio.registry.plotting import plot_metrics
 
-    reg, fees = world["reg"], world["fees"]
+    reg = world["reg"]
     fig = plot_metrics(reg, x="sharpe_ratio", y="max_drawdown_duration", color="name", width=500)
     assert [t.name for t in fig.data] == ["ma_big", "ma_delay", "ma_small"]
     assert [len(t.x) for t in fig.data] == [6, 17, 6 + 1]

@@ -541,8 +541,8 @@ def test_write_failure_during_register_leaves_nothing(path, pf, pf2, monkeypatch
     assert reg.register(pf2, name="fine").run_id in reg  # and the next registration works
 
 
-@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 3), ("fsync", 4), ("fsync", 5), ("mkdir", 1), ("open", 1), ("open", 4), ("open", 5),
-                                     ("rename", 1), ("replace", 1), ("replace", 4)])
+@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 3), ("fsync", 4), ("fsync", 5), ("mkdir", 1), ("open", 1),
+                                     ("open", 4), ("open", 5), ("rename", 1), ("replace", 1), ("replace", 4)])
 def test_other_failures_during_register_leave_nothing(path, pf, pf2, monkeypatch, what, at):
     """fsync, mkdir (the staging folder), open (a temp file), rename (the commit) and replace (of a file into
     the staging folder, or of the event after the commit: the run is then taken back) fail."""

@@ -25,10 +25,12 @@ from vectorbt.portfolio.registry.index import read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.portfolio_format import dump_portfolio
 from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION
 from vectorbt.portfolio.registry.stores import file_index, file_store
-from vectorbt.portfolio.registry.testing import MultiProcessStoreSuite, files_of, hard_timeout, start_forkserver, tiny_pf
+from vectorbt.portfolio.registry.testing import (MultiProcessStoreSuite, files_of, hard_timeout, start_forkserver,
+                                                 tiny_pf)
 from vectorbt.portfolio.registry.testing.records import make_run
 
-start_forkserver(os.path.dirname(os.path.abspath(__file__)))  # at collection: the children's warm-up overlaps with the tests that run before them
+# at collection: the children's warm-up overlaps with the tests that run before them
+start_forkserver(os.path.dirname(os.path.abspath(__file__)))
 
 
 class TestFileStore(MultiProcessStoreSuite):
