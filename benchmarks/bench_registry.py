@@ -91,12 +91,15 @@ def fill_registry(path: str, n_runs: int, n_cols: int = 1) -> RunRegistry:
     """Create a registry of `n_runs` runs quickly, for measuring reads.
 
     One run is registered for real; the others are copies of its record under new ids, with varied names,
-    tags, params and metrics, written as the store lays them out (run folder with run.json, hard links to
-    copies of the template's pickle) but without fsync, and their summary rows folded into the index
-    snapshot directly. Registering 100,000 runs one by one takes most of an hour here; what is measured
-    below (reading the index) does not depend on how the files were written."""
+    tags, params and metrics, written as the store lays them out (run folder with run.json, metrics and the
+    configurations table of those metrics, hard links to copies of the template's portfolio) but without
+    fsync, and their summary rows folded into the index snapshot directly. Registering 100,000 runs one by one
+    takes most of an hour here; what is measured below (reading the index) does not depend on how the files
+    were written."""
     from vectorbt.portfolio.registry import codec
+    from vectorbt.portfolio.registry.configs import configs_bytes
     from vectorbt.portfolio.registry.index import rows_to_columns, snapshot_bytes
+    from vectorbt.portfolio.registry.integrity import part_info
     from vectorbt.portfolio.registry.run import summary_row
 
     reg = RunRegistry(path)
@@ -120,6 +123,10 @@ def fill_registry(path: str, n_runs: int, n_cols: int = 1) -> RunRegistry:
         else:
             os.link(source, os.path.join(folder, "portfolio.pkl"))
         np.save(os.path.join(folder, "metrics.npy"), rec.metrics.to_numpy(dtype=np.float64), allow_pickle=False)
+        configs = configs_bytes(rec)  # the configurations table of these metrics, as register writes it
+        rec.parts["configs"] = part_info(configs)
+        with open(os.path.join(folder, "configs.npz"), "wb") as f:
+            f.write(configs)
         with open(os.path.join(folder, "run.json"), "wb") as f:
             f.write(codec.dumps(rec.to_dict(), indent=1))
         rows.append(summary_row(rec))
