@@ -257,7 +257,7 @@ class RunRegistry:
         import vectorbt as vbt
 
         record = self.get(run_id)
-        label = None if column is None else record.columns[self._column_position(record, column)]
+        label = None if column is None else record.columns[record.position(column)]
         if record.schema_version < 2:
             blob = self.store.read_part(run_id, PORTFOLIO)
             self.verify(record, blob)
@@ -297,16 +297,7 @@ class RunRegistry:
 
     @staticmethod
     def _column_position(record: RunRecord, column: tp.Any) -> int:
-        wanted = tuple(column) if isinstance(column, list) else column
-        for i, label in enumerate(record.columns):
-            label = tuple(label) if isinstance(label, list) else label
-            try:
-                if bool(label == wanted):
-                    return i
-            except (TypeError, ValueError):  # labels of other types that do not compare
-                continue
-        shown = ", ".join(repr(c) for c in record.columns[:5]) + (", ..." if record.n_columns > 5 else "")
-        raise KeyError(f"column: {column!r} is not a configuration of run {record.run_id!r} (it has {shown})")
+        return record.position(column)
 
     # ############# Querying ############# #
 

@@ -247,6 +247,30 @@ class RunRecord:
         filled = np.where(np.isnan(values), np.inf if ascending else -np.inf, values)
         return int(np.argmin(filled) if ascending else np.argmax(filled))
 
+    def position(self, column: tp.Any) -> int:
+        """Position of the configuration labeled `column` (as `pf[column]` takes it; a list means the tuple of
+        its values); `KeyError` naming the run and some of its labels if there is none.
+
+        ```pycon
+        >>> from datetime import datetime, timezone
+        >>> from vectorbt.portfolio.registry.run import RunRecord
+        >>> rec = RunRecord(run_id="20240101T000000000000Z-deadbeef", name="x", created_at=datetime.now(timezone.utc),
+        ...                 columns=[(3, 5), (3, 8)])
+        >>> rec.position([3, 8])
+        1
+        ```
+        """
+        wanted = tuple(column) if isinstance(column, list) else column
+        for i, label in enumerate(self.columns):
+            label = tuple(label) if isinstance(label, list) else label
+            try:
+                if bool(label == wanted):
+                    return i
+            except (TypeError, ValueError):  # labels of other types that do not compare
+                continue
+        shown = ", ".join(repr(c) for c in self.columns[:5]) + (", ..." if self.n_columns > 5 else "")
+        raise KeyError(f"column: {column!r} is not a configuration of run {self.run_id!r} (it has {shown})")
+
     # ############# Serialization ############# #
 
     def to_dict(self) -> tp.Dict[str, tp.Any]:
