@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("dash", reason="the ui extra (dash, dash-ag-grid) is not installed")
+from ui_fixtures import require_ui  # noqa: E402
+
+require_ui()
 
 from vectorbt.portfolio.registry.errors import ReadOnlyError, RunNotFoundError  # noqa: E402
 from vectorbt.portfolio.registry.ui.data import RunsQuery, UIBackend, downsample, json_value  # noqa: E402

@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-pytest.importorskip("dash", reason="the ui extra (dash, dash-ag-grid) is not installed")
+from ui_fixtures import require_ui  # noqa: E402
+
+require_ui()
 
 from ui_fixtures import get_browser, grid_column, start_server, wait_for  # noqa: E402
 

@@ -22,9 +22,24 @@ _browser = []
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if in_ci():
         pytest.fail(f"{reason} (CI must run the browser tests: install chromium and chromium-driver)")
     pytest.skip(reason)
+
+
+def in_ci() -> bool:
+    """Whether the tests run in CI (`CI=true`), where what they need must be there."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_ui() -> None:
+    """Skip the module unless Dash and dash-ag-grid import (the ui extra); under CI, fail instead."""
+    if in_ci():
+        import dash  # noqa: F401 - an ImportError fails the module under CI
+        import dash_ag_grid  # noqa: F401
+    else:
+        pytest.importorskip("dash", reason="the ui extra (dash, dash-ag-grid) is not installed")
+        pytest.importorskip("dash_ag_grid", reason="the ui extra (dash, dash-ag-grid) is not installed")
 
 
 def get_browser():
