@@ -38,8 +38,8 @@ __pdoc__ = {}
 __blacklist__ = ["__main__", "testing", "ui"]
 """Submodules that `import vectorbt` leaves alone when it imports every submodule of its packages
 (`vectorbt.utils.module_.import_submodules` honours a package's `__blacklist__`): `__main__`, whose import
-`python -m vectorbt.portfolio.registry` must do itself (runpy warns otherwise), and `testing`, which needs
-pytest, a test dependency only."""
+`python -m vectorbt.portfolio.registry` must do itself (runpy warns otherwise), `testing`, which needs
+pytest, a test dependency only, and `ui`, the web page, which needs Dash, an optional extra (`[ui]`)."""
 
 
 def _register(

@@ -295,9 +295,6 @@ class RunRegistry:
         with a signing key, a matching signature); see `vectorbt.portfolio.registry.integrity`."""
         integrity.verify(record, PORTFOLIO, blob, self._key)
 
-    @staticmethod
-    def _column_position(record: RunRecord, column: tp.Any) -> int:
-        return record.position(column)
 
     # ############# Querying ############# #
 

@@ -16,6 +16,7 @@ $ vbt-registry note RUN "overfits the 2021 rally"     # replace the notes
 $ vbt-registry status RUN live                        # set the status ("" clears it)
 $ vbt-registry rm RUN --yes                           # move to the trash; --purge removes for good
 $ vbt-registry restore RUN                            # bring it back from the trash
+$ vbt-registry ui --write                             # the web page on 127.0.0.1:8050, editable
 $ vbt-registry gc --older-than 7d                     # empty the trash of runs deleted over a week ago
 $ vbt-registry check && vbt-registry repair           # audit the registry, fix what is safe to fix
 $ vbt-registry --root /data/registry list --format json | jq '.[0].run_id'

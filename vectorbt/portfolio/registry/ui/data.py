@@ -430,7 +430,7 @@ class UIBackend:
     def position_of(self, run_id: str, label: tp.Any) -> int:
         """Position of the configuration with label `label` in a run."""
         record = self._cached_record(run_id)
-        return self.registry._column_position(record, label)
+        return record.position(label)
 
     def config_view(self, run_id: str, position: int, max_points: int = MAX_POINTS,
                     with_stats: bool = True) -> ConfigView:
