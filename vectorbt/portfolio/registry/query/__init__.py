@@ -89,7 +89,9 @@ A query may be at most `MAX_LENGTH` characters long and nest at most `MAX_DEPTH`
 operators, method calls), so that hostile input fails fast with a `ValueError` rather than exhausting the
 parser's stack. Arithmetic takes numbers only (no strings), and integers beyond 64 bits become floats, so
 that no query can build huge values row by row. The patterns of `.str.contains` are regular expressions
-(Python's `re`) unless `regex=False`; a pattern can be slow to match.
+(Python's `re`) unless `regex=False`; a pattern that does not compile, or that repeats a group which itself
+repeats without bound (`(a+)+`), is refused when parsed (`parser.pattern_problem`), as such patterns can take
+exponential time to match. Other slow patterns (overlapping alternatives such as `(a|aa)*`) are not detected.
 """
 
 

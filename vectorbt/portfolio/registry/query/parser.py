@@ -339,6 +339,10 @@ class Parser:
             expect(1, ("case", "regex", "na"), usage)
             check(isinstance(args[0], str) and na_ok and all(isinstance(kwargs.get(k, True), bool)
                                                              for k in ("case", "regex")), usage)
+            if kwargs.get("regex", True):
+                problem = pattern_problem(args[0])
+                if problem:
+                    raise self.refuse(node, f"is not allowed: {problem}")
         else:  # str.startswith, str.endswith
             usage = f"{name}('text' or ('text', ...), na=value)"
             expect(1, ("na",), usage)
@@ -373,3 +377,57 @@ def _after_operand(source: str) -> bool:
         return True
     word = re.search(r"[A-Za-z0-9_]+$", stripped)
     return word is not None and not keyword.iskeyword(word.group(0))
+
+
+_UNBOUNDED = re.compile(r"[*+]|\{\d*,\}")
+"""A quantifier with no upper bound: `*`, `+`, `{n,}`."""
+
+
+def pattern_problem(pattern: str) -> tp.Optional[str]:
+    """Why the regular expression `pattern` of `.str.contains` is refused, or None.
+
+    Refused: patterns that do not compile, and a group that holds an unbounded repeat and is itself repeated
+    without bound (`(a+)+`, `(x*y)*`, `(\\w+\\s?){2,}`): matching such a pattern can take exponential time on a
+    short string, which a query sent from a browser must not be able to do. `regex=False` matches text as it is.
+
+    ```pycon
+    >>> from vectorbt.portfolio.registry.query.parser import pattern_problem
+    >>> pattern_problem("ma_(fast|slow)+") is None
+    True
+    >>> pattern_problem("(a+)+$").startswith("the pattern '(a+)+$' repeats a group that repeats itself")
+    True
+    ```
+    """
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        return f"the pattern {pattern!r} is not a regular expression ({e}); pass regex=False to match it as text"
+    groups: tp.List[tp.List[tp.Any]] = []  # per open group: [start, holds an unbounded repeat]
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":  # a character class: its contents are not quantifiers
+            j = i + 1 + (pattern[i + 1:i + 2] == "^")
+            j += pattern[j:j + 1] == "]"
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "(":
+            groups.append([i, False])
+        elif c == ")" and groups:
+            start, inner = groups.pop()
+            repeated = _UNBOUNDED.match(pattern, i + 1)
+            if inner and repeated:
+                nested = pattern[start:repeated.end()]
+                return (f"the pattern {pattern!r} repeats a group that repeats itself ({nested!r}), which can take "
+                        "exponential time to match; write it without the nesting, or pass regex=False")
+            if groups and (inner or repeated):
+                groups[-1][1] = True
+        elif _UNBOUNDED.match(pattern, i) and groups:
+            groups[-1][1] = True
+        i += 1
+    return None
