@@ -80,23 +80,16 @@ class Registration:
 
     @classmethod
     def prepare(
-        cls,
-        pf: tp.Any,
-        name: str,
-        params: tp.Optional[tp.Dict[str, tp.Any]] = None,
-        tags: tp.Optional[tp.Sequence[str]] = None,
-        notes: str = "",
-        status: tp.Optional[str] = None,
-        parent: tp.Optional[str] = None,
-        code: tp.Any = None,
-        year_freq: tp.Optional[tp.Any] = None,
-        risk_free: tp.Optional[float] = None,
-        required_return: tp.Optional[float] = None,
+        cls, pf: tp.Any, name: str, params: tp.Optional[tp.Dict[str, tp.Any]] = None,
+        tags: tp.Optional[tp.Sequence[str]] = None, notes: str = "", *, status: tp.Optional[str] = None,
+        parent: tp.Optional[str] = None, code: tp.Any = None, year_freq: tp.Optional[tp.Any] = None,
+        risk_free: tp.Optional[float] = None, required_return: tp.Optional[float] = None,
         trusted_classes: tp.Sequence[tp.Union[type, str]] = (),
     ) -> "Registration":
         """Check every argument of `RunRegistry.register` that concerns the run itself (`TypeError` or
-        `ValueError` naming the field) and compute its identity; nothing is written. `parent` is taken as
-        given: whether it is a live run is the registry's question."""
+        `ValueError` naming the field) and compute its identity; nothing is written. The arguments and their
+        defaults are those of `register`. `parent` is taken as given: whether it is a live run is the registry's
+        question."""
         import vectorbt as vbt
 
         if not isinstance(pf, vbt.Portfolio):

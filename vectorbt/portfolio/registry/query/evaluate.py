@@ -12,7 +12,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query.nodes import BinOp, BoolOp, Column, Compare, In, Literal, Method, Node, Not
-from vectorbt.portfolio.registry.query.nodes import UnaryOp, bounded
+from vectorbt.portfolio.registry.query.nodes import METHODS, UnaryOp, bounded
 
 __all__ = ["Evaluator", "EvalFailed", "EVAL_ERRORS", "as_booleans", "kind_of"]
 
@@ -178,29 +178,15 @@ class Evaluator:
         return -value if node.op == "-" else +value
 
     def eval_Method(self, node: Method) -> tp.Any:
+        if node.name not in METHODS:  # pragma: no cover -- the parser admits no other, and nodes check it too
+            raise EvalFailed(f"unknown method {node.name}()")
         target = self.eval(node.target)
         if not isinstance(target, pd.Series):
             raise EvalFailed(f"{node.name}() applies to columns")
-        kwargs = dict(node.kwargs)
-        name = node.name
-        if name == "isna":
-            return target.isna()
-        if name == "notna":
-            return target.notna()
-        if name == "abs":
-            return _number(target, node.target).abs()
-        accessor = target.str
-        if name == "str.lower":
-            return accessor.lower()
-        if name == "str.upper":
-            return accessor.upper()
-        if name == "str.contains":
-            return accessor.contains(node.args[0], **kwargs)
-        if name == "str.startswith":
-            return accessor.startswith(node.args[0], **kwargs)
-        if name == "str.endswith":
-            return accessor.endswith(node.args[0], **kwargs)
-        raise EvalFailed(f"unknown method {name}()")  # pragma: no cover -- the parser admits no other
+        if node.name == "abs":
+            target = _number(target, node.target)
+        owner, _, method = node.name.rpartition(".")  # "str.contains": the `.str` accessor's `contains`
+        return getattr(target.str if owner else target, method)(*node.args, **dict(node.kwargs))
 
 
 def _holds(container: tp.Any, value: tp.Any) -> bool:
