@@ -34,6 +34,7 @@ from vectorbt.portfolio.registry.configs import configs_bytes
 from vectorbt.portfolio.registry.errors import IntegrityError, RegistryError, RunNotFoundError
 from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio, load_portfolio
 from vectorbt.portfolio.registry.progress import progress_bar
+from vectorbt.portfolio.registry.report import RunsReport
 from vectorbt.portfolio.registry.run import PART_FILES, SCHEMA_VERSION, RunRecord
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.spec import CONFIGS, PORTFOLIO
@@ -43,7 +44,7 @@ __all__ = ["MigrationReport", "migrate_runs", "convert_run"]
 
 
 @dataclass
-class MigrationReport:
+class MigrationReport(RunsReport):
     """What `RunRegistry.migrate` did, or with `dry_run` would do."""
 
     dry_run: bool = False
@@ -54,14 +55,6 @@ class MigrationReport:
 
     current: tp.List[str] = field(default_factory=list)
     """Run ids of schema 2 already: left as they are."""
-
-    failed: tp.Dict[str, str] = field(default_factory=dict)
-    """Run id -> why it was left as it is (a checksum that does not match, a class that needs trust, ...)."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether no run failed."""
-        return not self.failed
 
 
 class _AlreadyCurrent(RegistryError):

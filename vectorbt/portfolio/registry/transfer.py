@@ -35,6 +35,7 @@ from vectorbt.portfolio.registry.errors import (
     SchemaVersionError,
 )
 from vectorbt.portfolio.registry.progress import progress_bar
+from vectorbt.portfolio.registry.report import RunsReport
 from vectorbt.portfolio.registry.run import METRICS_FILE, PART_FILES, RECORD_FILE, RunRecord, check_run_id
 from vectorbt.portfolio.registry.spec import PARTS, PORTFOLIO
 
@@ -48,7 +49,7 @@ MEMBERS = (RECORD_FILE, METRICS_FILE, *(PART_FILES[role] for role in PARTS))
 
 
 @dataclass
-class TransferReport:
+class TransferReport(RunsReport):
     """What an import or copy did: runs brought in, runs left alone because the id exists, runs refused."""
 
     imported: tp.List[str] = field(default_factory=list)
@@ -56,14 +57,6 @@ class TransferReport:
 
     conflicts: tp.List[str] = field(default_factory=list)
     """Run ids that exist in the destination already (live or in the trash): left as they were."""
-
-    failed: tp.Dict[str, str] = field(default_factory=dict)
-    """Run id -> why it was refused (checksum mismatch, unreadable metadata, ...)."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing failed (conflicts are not failures)."""
-        return not self.failed
 
 
 def _run_files(registry: tp.Any, run_id: str) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
