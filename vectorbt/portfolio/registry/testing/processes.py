@@ -13,22 +13,15 @@ class TestMyStore(MultiProcessStoreSuite):
 Concurrent writers and a reader (`test_concurrent_writers`), and processes killed with SIGKILL in the middle of
 writes (`test_crash_with_sigkill`), through the public `RunRegistry` API with real (tiny) portfolios.
 
-Child processes come from a `forkserver` whose server process has imported vectorbt and compiled what a
-registration needs once (`start_forkserver`): a fresh interpreter per child would pay vectorbt's import and
-numba's compilation every time, and forking the test process itself is unsafe once numba's thread pool runs.
-The store to use in a child is named by the test class (module and name), which the child imports: the
-folder of the test module is put on the server's `PYTHONPATH`.
+Child processes, the forkserver they come from and their logs are in
+`vectorbt.portfolio.registry.testing.children`.
 """
 
-import hashlib
-import importlib
 import json
-import multiprocessing as mp
 import os
 import random
 import signal
 import sys
-import threading
 import time
 
 import numpy as np
@@ -38,12 +31,23 @@ import pytest
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.registry import RunRegistry
 from vectorbt.portfolio.registry.spec import PORTFOLIO
+from vectorbt.portfolio.registry.testing.children import (
+    crash_child,
+    join_all,
+    kill_when_ready,
+    migrate_child,
+    pickle_sha,
+    reader_worker,
+    read_lines,
+    same_run_worker,
+    start_forkserver,
+    tiny_pf,
+    tiny_sweep_pf,
+    writer_worker,
+)
 from vectorbt.portfolio.registry.testing.suite import StoreSuite
 
 __all__ = ["MultiProcessStoreSuite", "start_forkserver", "tiny_pf", "tiny_sweep_pf"]
-
-WARMUP_ENV = "VBT_REGISTRY_TEST_WARMUP"
-"""Set in the forkserver's environment only: importing this module there warms up vectorbt and numba."""
 
 N_WRITERS, RUNS_PER_WRITER, TAGS_PER_WRITER = 4, 50, 10
 """Size of the concurrent-writers test (kept small for CI; `benchmarks/stress_concurrency.py` goes bigger)."""
@@ -53,300 +57,6 @@ N_KILLS = 24
 
 N_MIGRATE_RUNS, N_MIGRATE_KILLS = 16, 12
 """Runs of schema 1 in the migration crash test, and at most how many times it kills the migrating child."""
-
-
-# ############# Helpers that also run in child processes ############# #
-
-
-def tiny_pf(k: int = 0, n: int = 20):
-    """A one-column portfolio of `n` daily bars; `k` varies the prices, so that pickles differ."""
-    import vectorbt as vbt
-
-    rng = np.random.default_rng(k)
-    close = pd.Series(100.0 * np.exp(np.cumsum(rng.normal(0.001, 0.02, n))),
-                      index=pd.date_range("2024-01-01", periods=n, freq="D"))
-    return vbt.Portfolio.from_holding(close, freq="1D")
-
-
-def tiny_sweep_pf(n: int = 20):
-    """A three-configuration portfolio with a named column level `window` (a per-configuration parameter)."""
-    import vectorbt as vbt
-
-    rng = np.random.default_rng(11)
-    close = pd.Series(100.0 * np.exp(np.cumsum(rng.normal(0.001, 0.02, n))),
-                      index=pd.date_range("2024-01-01", periods=n, freq="D"))
-    frame = pd.concat([close * (1 + 0.01 * w) for w in (3, 5, 8)], axis=1)
-    frame.columns = pd.Index([3, 5, 8], name="window")
-    return vbt.Portfolio.from_holding(frame, freq="1D")
-
-
-def pickle_sha(blob: bytes) -> str:
-    return hashlib.sha256(blob).hexdigest()
-
-
-def store_factory(spec):
-    """The `make_store` of the test class named by `spec` = (module, qualified name)."""
-    module, qualname = spec
-    obj = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj().make_store
-
-
-_WARMED = False
-"""Whether `_warm_up` ran in this process (or in the forkserver it was forked from)."""
-
-
-def _warm_up() -> None:
-    """Import vectorbt and compile everything a registration runs (forkserver only: children inherit it)."""
-    global _WARMED
-    import vectorbt as vbt  # noqa: F401
-
-    from vectorbt.portfolio.registry import RunRegistry  # noqa: F401
-    from vectorbt.portfolio.registry.metrics import compute_metrics
-
-    pf = tiny_pf(0)
-    compute_metrics(pf)
-    vbt.Portfolio.loads(pf.dumps())
-    _WARMED = True
-
-
-def _check_warm() -> None:
-    """Children must come warm from the forkserver; compiling in each of them would take minutes."""
-    assert _WARMED, ("this child process was not forked from a warmed-up forkserver (preloading "
-                     f"{__name__!r} failed there?): it would compile vectorbt's numba code itself")
-
-
-if os.environ.get(WARMUP_ENV) == "1" and mp.parent_process() is None:
-    _warm_up()
-
-
-_forkserver_lock = threading.Lock()
-
-
-def start_forkserver(test_dir: tp.Optional[str] = None) -> tp.Any:
-    """Start (once) the forkserver whose children run the multi-process tests; return the context.
-
-    The server imports this module with `WARMUP_ENV` set, which compiles vectorbt's and the registry's numba
-    code there, once; `test_dir` (the folder of the test modules, which children import) goes on its
-    `PYTHONPATH`. Numba's `workqueue` threading layer is used in it: unlike GNU OpenMP, it is safe to fork after
-    use. Calling this early (at collection) lets the warm-up overlap with other tests."""
-    ctx = mp.get_context("forkserver")
-    if mp.parent_process() is not None or os.environ.get(WARMUP_ENV):
-        return ctx
-    from multiprocessing import forkserver
-
-    with _forkserver_lock:
-        if getattr(forkserver._forkserver, "_forkserver_pid", None) is None:
-            ctx.set_forkserver_preload([__name__])
-            # the server ignores the sys.path it is given (Python < 3.12): PYTHONPATH makes test modules importable
-            pythonpath = os.pathsep.join(p for p in (test_dir, os.environ.get("PYTHONPATH")) if p)
-            saved = {k: os.environ.get(k)
-                     for k in (WARMUP_ENV, "NUMBA_THREADING_LAYER", "NUMBA_NUM_THREADS", "PYTHONPATH")}
-            os.environ.update({WARMUP_ENV: "1", "NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "1",
-                               "PYTHONPATH": pythonpath})
-            try:
-                forkserver.ensure_running()
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
-    return ctx
-
-
-def _say(fd: int, *words) -> None:
-    """Append one line to a log file in one `write` (whole lines, even if the writer is killed)."""
-    os.write(fd, (" ".join(str(w) for w in words) + "\n").encode())
-
-
-def _read_lines(path) -> list:
-    """Complete lines of a log (a line without its newline was being written when the writer died)."""
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode()
-    except FileNotFoundError:
-        return []
-    return [line.split() for line in text.split("\n")[:-1]]
-
-
-def writer_worker(spec, path, worker, n_runs, n_tags, barrier, progress_path, result_path):
-    """Concurrent-writers test, one writer: register `n_runs` runs (listing now and then), then add `n_tags`
-    tags to the oldest run, which every writer does at the same time, and delete, restore, purge a few."""
-    _check_warm()
-    barrier.wait(timeout=120)
-    reg = RunRegistry(store_factory(spec)(path))  # all writers create the new registry at once
-    fd = os.open(progress_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    ids, unseen, shas = [], [], {}
-    for i in range(n_runs):
-        rec = reg.register(tiny_pf(1000 * worker + i), name=f"writer{worker}", params={"worker": worker, "i": i},
-                           tags=[f"w{worker}"])
-        ids.append(rec.run_id)
-        shas[rec.run_id] = rec.files["portfolio.pkl"]["sha256"]
-        _say(fd, "registered", rec.run_id)
-        if i % 10 == 9:  # a listing in the middle of everyone's writes sees at least our own runs
-            listed = set(reg.list().index)
-            unseen += [r for r in ids if r not in listed]
-            assert len(reg) >= len(ids)
-    barrier.wait(timeout=120)
-    target = min(reg)  # the oldest run: the same for every writer, as all runs exist by now
-    for j in range(n_tags):
-        reg.update(target, add_tags=[f"t{worker}-{j}"])
-    doomed, trashed, restored = ids[-3], ids[-1], ids[-2]
-    for run_id in (doomed, trashed, restored):
-        reg.delete(run_id)
-    reg.restore(restored)
-    _say(fd, "purging", doomed)
-    reg.store.purge(doomed)
-    barrier.wait(timeout=120)
-    with open(result_path, "w") as f:
-        json.dump({"ids": ids, "shas": shas, "unseen": unseen, "target": target, "purged": [doomed],
-                   "trashed": [trashed], "restored": [restored]}, f)
-
-
-def same_run_worker(spec, path, n_rounds, barrier, result_path):
-    """Identity test, one of several processes that register the same runs at the same moments: round `r`
-    registers the same portfolio with `if_exists="skip"`, the last round with `if_exists="error"`."""
-    from vectorbt.portfolio.registry.errors import DuplicateRunError
-
-    _check_warm()
-    reg = RunRegistry(store_factory(spec)(path))
-    got = []
-    for r in range(n_rounds):
-        if_exists = "error" if r == n_rounds - 1 else "skip"
-        barrier.wait(timeout=120)
-        try:
-            got.append(reg.register(tiny_pf(500 + r), name="retried", params={"r": r}, if_exists=if_exists).run_id)
-        except DuplicateRunError as e:
-            got.append(["refused", e.existing_run_id])
-    with open(result_path, "w") as f:
-        json.dump(got, f)
-
-
-def reader_worker(spec, path, stop, progress_paths, result_path):
-    """Concurrent-writers test, the reader: keeps listing while the writers write; every run a writer logged
-    as registered before a listing started must be in that listing (live or in the trash)."""
-    _check_warm()
-    deadline = time.monotonic() + 150
-    while True:  # the writers create the registry: wait for it
-        try:
-            reg = RunRegistry(store_factory(spec)(path, read_only=True))
-            break
-        except Exception:  # noqa: BLE001 - not laid out yet
-            assert time.monotonic() < deadline, "no registry appeared"
-            time.sleep(0.05)
-
-    def logged(kind):
-        return {words[1] for p in progress_paths for words in _read_lines(p) if words[0] == kind}
-
-    listings, violations = 0, []
-    while not stop.is_set() and time.monotonic() < deadline:
-        registered = logged("registered")
-        # live, trash, live again: a run deleted or restored meanwhile is in one of them (each call is
-        # consistent in itself, the three together are not one view)
-        tables = [reg.store.table(), reg.store.table(deleted=True), reg.store.table()]
-        seen = set().union(*(t.index for t in tables))
-        missing = registered - seen - logged("purging")
-        if missing:
-            violations.append(sorted(missing))
-        assert all(t.index.is_unique for t in tables)
-        assert tables[0]["deleted_at"].isna().all() and tables[1]["deleted_at"].notna().all()
-        listings += 1
-        if listings % 5 == 0:
-            reg.best("total_return", n=3)
-        time.sleep(0.01)
-    with open(result_path, "w") as f:
-        json.dump({"listings": listings, "violations": violations}, f)
-
-
-def _slow_down_fsync(rng: random.Random, most: float) -> None:
-    """Make every `os.fsync` of this (child) process sleep up to `most` seconds first, so that a kill is likely to
-    land in the middle of a write."""
-    real_fsync = os.fsync
-
-    def slow_fsync(fd):
-        time.sleep(rng.uniform(0, most))
-        real_fsync(fd)
-
-    os.fsync = slow_fsync
-
-
-def crash_child(spec, path, log_path, seed, live, trashed):
-    """Crash test, the victim: registers runs, tags, deletes and restores them until it is killed. Each
-    operation is logged before it starts (`begin`) and after it returned (`done`); writes are slowed down
-    (a sleep before every fsync) so that the kills land in the middle of them."""
-    _check_warm()
-    rng = random.Random(seed)
-    _slow_down_fsync(rng, 0.006)
-    reg = RunRegistry(store_factory(spec)(path))
-    pf = tiny_pf(seed)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    live, trashed = list(live), list(trashed)
-    _say(fd, "ready")
-    for i in range(10_000):
-        r = rng.random()
-        if r < 0.6 or not live:
-            _say(fd, "begin", "register")
-            rec = reg.register(pf, name="crash", params={"seed": seed, "i": i}, tags=["crash"])
-            _say(fd, "done", "register", rec.run_id, rec.files["portfolio.pkl"]["sha256"], seed, i)
-            live.append(rec.run_id)
-        elif r < 0.8:
-            run_id, tag = rng.choice(live), f"s{seed}-{i}"
-            _say(fd, "begin", "tag", run_id, tag)
-            reg.update(run_id, add_tags=[tag])
-            _say(fd, "done", "tag", run_id, tag)
-        else:  # delete a live run, or restore one from the trash
-            op, src, dst = ("delete", live, trashed) if r < 0.92 or not trashed else ("restore", trashed, live)
-            run_id = rng.choice(src)
-            _say(fd, "begin", op, run_id)
-            reg.delete(run_id) if op == "delete" else reg.restore(run_id)
-            _say(fd, "done", op, run_id)
-            src.remove(run_id)
-            dst.append(run_id)
-
-
-def migrate_child(spec, path, log_path, seed):
-    """Migration crash test, the victim: migrates the registry (its fsyncs slowed down, so that kills land in the
-    middle of a run's rewrite) until it is killed or done."""
-    _check_warm()
-    _slow_down_fsync(random.Random(seed), 0.01)
-    reg = RunRegistry(store_factory(spec)(path))
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    _say(fd, "ready")
-    report = reg.migrate()
-    _say(fd, "done", len(report.migrated), len(report.failed))
-
-
-def _kill_when_ready(proc, log_path: str, delay: float):
-    """Start the child `proc`, wait until it logs `ready` (60 s at most), let it work `delay` seconds, then kill
-    it with SIGKILL; return it, joined."""
-    proc.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not any(w == ["ready"] for w in _read_lines(log_path)):
-            assert proc.is_alive(), f"child died before it was ready (exit code {proc.exitcode})"
-            assert time.monotonic() < deadline, "child not ready after 60 s"
-            time.sleep(0.005)
-        time.sleep(delay)
-    finally:
-        proc.kill()  # SIGKILL
-        proc.join(10)
-    return proc
-
-
-def _join_all(procs, timeout: float) -> None:
-    """Wait for the processes; kill them all and fail if they take longer than `timeout` or fail."""
-    deadline = time.monotonic() + timeout
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-    alive = [p for p in procs if p.is_alive()]
-    for p in alive:
-        p.kill()
-        p.join(10)
-    assert not alive, f"{len(alive)} child processes still running after {timeout} s: killed"
-    codes = [p.exitcode for p in procs]
-    assert all(c == 0 for c in codes), f"child processes failed: exit codes {codes}"
 
 
 # ############# The suite ############# #
@@ -388,7 +98,7 @@ class MultiProcessStoreSuite(StoreSuite):
             barrier.wait(timeout=150)  # registrations done
             barrier.wait(timeout=60)  # updates done
             stop.set()
-            _join_all(procs + [reader], timeout=60)
+            join_all(procs + [reader], timeout=60)
         finally:
             for p in procs + [reader]:
                 if p.is_alive():
@@ -445,7 +155,7 @@ class MultiProcessStoreSuite(StoreSuite):
         try:
             for p in procs:
                 p.start()
-            _join_all(procs, timeout=180)
+            join_all(procs, timeout=180)
         finally:
             for p in procs:
                 if p.is_alive():
@@ -483,11 +193,11 @@ class MultiProcessStoreSuite(StoreSuite):
         started = time.monotonic()
         for cycle in range(N_KILLS):
             log = str(tmp_path / f"log{cycle}")
-            proc = _kill_when_ready(ctx.Process(target=crash_child, args=(spec, path, log, 100 + cycle, live,
+            proc = kill_when_ready(ctx.Process(target=crash_child, args=(spec, path, log, 100 + cycle, live,
                                                                           trashed)), log, rng.uniform(0.02, 0.6))
             assert proc.exitcode == -signal.SIGKILL, f"the child ended by itself (exit code {proc.exitcode})"
             pending = None
-            for words in _read_lines(log)[1:]:
+            for words in read_lines(log)[1:]:
                 if words[0] == "begin":
                     pending = words[1:]
                     continue
@@ -625,9 +335,9 @@ class MultiProcessStoreSuite(StoreSuite):
         window = 0.15  # seconds after the child is ready within which it is killed; doubled while nothing moves
         for cycle in range(N_MIGRATE_KILLS):
             log = str(tmp_path / f"migrate{cycle}")
-            proc = _kill_when_ready(ctx.Process(target=migrate_child, args=(spec, path, log, 500 + cycle)), log,
+            proc = kill_when_ready(ctx.Process(target=migrate_child, args=(spec, path, log, 500 + cycle)), log,
                                     rng.uniform(0.0, window))
-            done = any(w[0] == "done" for w in _read_lines(log))
+            done = any(w[0] == "done" for w in read_lines(log))
             kills += proc.exitcode == -signal.SIGKILL and not done
             schemas = check_runs()
             if schemas[2] == (progress[-1] if progress else 0):  # a busy machine: give the child longer
