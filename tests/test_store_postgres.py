@@ -107,10 +107,16 @@ def _open(url, **kwargs):
     return PostgresStore(url, **kwargs)
 
 
-def _poll_writer(url, worker, n_runs, barrier, log_path):
+POLLS_PER_THIRD = 3
+"""The commit-order test's writers wait, after each third of their runs, until the polling client has polled this
+many more times: so polls fall between writes on a fast machine and a slow one alike."""
+
+
+def _poll_writer(url, worker, n_runs, barrier, log_path, polls):
     """Commit-order test, one of 8 writers: create runs, change some, trash and restore some; each change is
     slowed down at random just before its change number is taken, so that transactions overlap and commit out
-    of the order in which they began."""
+    of the order in which they began. After each third of its runs it waits for the poller (`polls`, the count
+    of finished polls, shared with the test), at most 60 s."""
     import random
     import time
 
@@ -130,6 +136,11 @@ def _poll_writer(url, worker, n_runs, barrier, log_path):
     ids, live = [], []
     with open(log_path, "w") as log:
         for i in range(n_runs):
+            third = 3 * i // n_runs
+            if 3 * (i - 1) // n_runs < third:  # the first run of a new third
+                deadline = time.monotonic() + 60
+                while polls.value < third * POLLS_PER_THIRD and time.monotonic() < deadline:
+                    time.sleep(0.002)
             record, parts = make_run(1000 * worker + i, name=f"w{worker}", params={"i": i})
             store.create(record, parts)
             ids.append(record.run_id)
@@ -160,8 +171,10 @@ def test_a_polling_client_misses_nothing_under_8_writers(pg_url, tmp_path):
     warm = _open(pg_url)  # lays out the schema before the writers start
     ctx = mp.get_context("forkserver")
     barrier = ctx.Barrier(n_writers + 1)
+    shared_polls = ctx.Value("i", 0)
     logs = [str(tmp_path / f"log{w}") for w in range(n_writers)]
-    procs = [ctx.Process(target=_poll_writer, args=(pg_url, w, n_runs, barrier, logs[w])) for w in range(n_writers)]
+    procs = [ctx.Process(target=_poll_writer, args=(pg_url, w, n_runs, barrier, logs[w], shared_polls))
+             for w in range(n_writers)]
     with hard_timeout(180):
         for p in procs:
             p.start()
@@ -177,10 +190,12 @@ def test_a_polling_client_misses_nothing_under_8_writers(pg_url, tmp_path):
             seen = set(warm.table().index) | set(warm.table(deleted=True).index) | set(warm.table().index)
             missing += sorted(created - seen)
             polls += 1
+            shared_polls.value = polls
         for p in procs:
             p.join(30)
     assert [p.exitcode for p in procs] == [0] * n_writers
-    assert polls >= 3 and missing == []  # polled while they wrote (a loaded machine gives few, slow polls)
+    # the writers waited for 2 x POLLS_PER_THIRD polls between their thirds: polls fell between their writes
+    assert polls >= 2 * POLLS_PER_THIRD and missing == []
     fresh = _open(pg_url)
     import pandas as pd
 
