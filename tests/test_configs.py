@@ -510,3 +510,19 @@ def test_an_unreadable_run_is_left_out_with_a_warning_every_time():
             got = reg.best(n=None)
         assert bad not in set(got["run_id"]) and len(got) == records[0].n_columns + records[2].n_columns
         assert reg._config_cache._frame is None
+
+
+@pytest.mark.parametrize("value", [7, (1 << 63) - 1, -(1 << 63), 1 << 63, 2.5, np.nan, -0.0, True, "btc", None,
+                                   np.int32(3), np.float32(1.5), (1, 2), pd.Timestamp("2024-01-01", tz=TZ)])
+def test_a_run_parameter_of_each_kind_reads_back_as_the_record_gives_it(value):
+    """A run parameter of a run's own (a seed, say: nothing to share with other runs) has the dtype and value in
+    `best` that the record's frame gives it, whether the part's reader builds it directly (plain ints within
+    int64, floats, bools) or through pandas (the rest)."""
+    fast, slow = InMemoryStore(), InMemoryStore()
+    runs = [("ints", {"p": value, "q": k}, "own", []) for k in range(2)]
+    fill(fast, runs, schema=2)
+    fill(slow, runs, schema=1)
+    got = RunRegistry(fast).best(n=None, metric="total_return")
+    expected = RunRegistry(slow).best(n=None, metric="total_return")
+    assert_identical(got.drop(columns=OWN), expected.drop(columns=OWN))
+    assert got["q"].dtype == np.int64

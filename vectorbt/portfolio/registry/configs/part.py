@@ -187,10 +187,22 @@ def _source(column: pd.Series) -> tp.Any:
     return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
 
 
+_PLAIN_DTYPES = {int: np.dtype(np.int64), float: np.dtype(np.float64), bool: np.dtype(np.bool_)}
+"""The dtype pandas infers for a column of one plain Python int (within int64), float or bool: made directly,
+without a DataFrame (a sweep's runs each hold parameters of their own, such as a seed)."""
+
+
+def _param_source(value: tp.Any, some: bool) -> tp.Any:
+    dtype = _PLAIN_DTYPES.get(type(value)) if some else None
+    if dtype is not None and (dtype.kind != "i" or -(1 << 63) <= value < (1 << 63)):
+        return np.array([value], dtype=dtype)
+    return _source(_column([value] if some else []))
+
+
 @functools.lru_cache(maxsize=4096)
 def _cached_param(text: str, some: bool) -> tp.Tuple[tp.Any, tp.Any]:
     value = codec.decode(json.loads(text))
-    return value, _source(_column([value] if some else []))
+    return value, _param_source(value, some)
 
 
 def _param(text: str, some: bool) -> tp.Tuple[tp.Any, tp.Any]:
