@@ -387,3 +387,32 @@ def test_hostile_run_ids_never_reach_a_path(reg, pf, bait, data):
     assert (run_id in reg) is False
     assert snapshot(reg) == before and files_of(outside) == outside_before
     assert reg.get(rec.run_id).name == "bait"
+
+
+LABEL_ITEMS = st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.none(),
+                        st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5).map(np.int64),
+                        st.tuples(st.integers(), st.floats()))
+
+
+@given(st.lists(st.one_of(st.tuples(LABEL_ITEMS, LABEL_ITEMS), st.tuples(LABEL_ITEMS), LABEL_ITEMS,
+                          st.lists(LABEL_ITEMS, max_size=3)), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_column_labels_round_trip_through_json_exactly(labels):
+    """A sweep's labels go through `codec` as run.json keeps them, the plain tuples by a shortcut: what comes
+    back has the same values of the same types, item by item (NaN as NaN, the sign of zero, NumPy scalars)."""
+    from vectorbt.portfolio.registry import codec
+
+    got = codec.decode(codec.loads(codec.dumps(codec.encode(labels, "columns"))))
+
+    def same(a, b):
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, (tuple, list)):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if isinstance(a, (float, np.floating)) and math.isnan(a):
+            return math.isnan(b)
+        if isinstance(a, (float, np.floating)):
+            return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+        return a == b
+
+    assert same(got, labels)

@@ -193,21 +193,21 @@ _PLAIN = frozenset({int, str, bool, float, type(None)})
 def decode(data: tp.Any) -> tp.Any:
     """Invert `encode`: turn JSON data back into the value that was encoded."""
     if isinstance(data, list):
-        return [decode(x) for x in data]
+        return _decode_list(data)
     if not isinstance(data, dict):
         return data
     kind = data.get(TAG)
     if kind is None:
         return {k: decode(v) for k, v in data.items()}
     v = data.get("v")
+    if kind == "tuple":
+        if _PLAIN.issuperset(map(type, v)):  # the usual label, (3, 5) or ("BTC", 10): nothing to decode
+            return tuple(v)
+        return tuple(decode(x) for x in v)
     if kind == "float":
         return float(v)
     if kind == "complex":
         return complex(decode(v[0]), decode(v[1]))
-    if kind == "tuple":
-        if all(type(x) in _PLAIN for x in v):  # the usual label, (3, 5) or ("BTC", 10): nothing to decode
-            return tuple(v)
-        return tuple(decode(x) for x in v)
     if kind == "dict":
         return {_hashable(decode(k)): decode(x) for k, x in v}
     if kind == "np":
@@ -243,6 +243,21 @@ def decode(data: tp.Any) -> tp.Any:
     if kind == "timedelta":
         return dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2])
     raise ValueError(f"unknown tagged value {kind!r} in stored data (written by a newer version?)")
+
+
+def _decode_list(data: tp.List[tp.Any]) -> tp.List[tp.Any]:
+    """`decode` of each item; the labels of a sweep (a list of plain tuples, thousands of them) without a call
+    per label."""
+    out = []
+    append = out.append
+    for x in data:
+        if type(x) is dict and x.get(TAG) == "tuple":
+            v = x.get("v")
+            if type(v) is list and _PLAIN.issuperset(map(type, v)):
+                append(tuple(v))
+                continue
+        append(decode(x) if isinstance(x, (list, dict)) else x)
+    return out
 
 
 def dumps(data: tp.Any, indent: tp.Optional[int] = None) -> bytes:

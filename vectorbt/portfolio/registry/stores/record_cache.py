@@ -39,7 +39,7 @@ def private_copy(record: RunRecord) -> RunRecord:
     out = record.copy()
     for name in ("params", "settings", "versions", "provenance", "parts"):
         setattr(out, name, copy.deepcopy(getattr(record, name)))
-    mutable = any(isinstance(label, (list, dict)) for label in record.columns)
+    mutable = any(issubclass(kind, (list, dict)) for kind in set(map(type, record.columns)))  # one test a type
     out.columns = copy.deepcopy(record.columns) if mutable else list(record.columns)
     out.column_names = list(record.column_names)
     return out
