@@ -23,7 +23,8 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.errors import IntegrityError
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord
 
-__all__ = ["ENV_KEY", "signing_key", "sha256", "part_info", "verify", "verify_checksum", "verified_result", "PartCache",
+__all__ = ["ENV_KEY", "signing_key", "sha256", "part_info", "verify", "verify_checksum", "verify_chunks",
+           "chunk_digests", "ChunkedReader", "CHUNK_BYTES", "CHUNKED_BYTES", "verified_result", "PartCache",
            "audit_parts"]
 
 ENV_KEY = "VBT_REGISTRY_KEY"
@@ -50,11 +51,37 @@ def _hmac(key: bytes, data: bytes) -> str:
     return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
+CHUNK_BYTES = 1 << 20
+"""Size of the pieces whose sha256 a large part's entry also lists (`chunk_sha256`; the last piece may be
+shorter)."""
+
+CHUNKED_BYTES = 4 << 20
+"""Parts at least this large get `chunk_sha256`, so that loading one configuration of a big sweep verifies the
+pieces it reads (`ChunkedReader`) instead of hashing the whole part."""
+
+
+def chunk_digests(data: tp.Union[bytes, memoryview]) -> tp.List[str]:
+    """Hex sha256 of each `CHUNK_BYTES` piece of `data`, in order."""
+    view = memoryview(data).cast("B")
+    return [hashlib.sha256(view[i : i + CHUNK_BYTES]).hexdigest() for i in range(0, len(view), CHUNK_BYTES)]
+
+
 def part_info(data: bytes, key: tp.Optional[bytes] = None) -> tp.Dict[str, tp.Any]:
-    """What a record keeps about a part: its size and sha256, and its HMAC-SHA256 with a key."""
-    info: tp.Dict[str, tp.Any] = {"size": len(data), "sha256": sha256(data)}
+    """What a record keeps about a part: its size and sha256, its HMAC-SHA256 with a key, and for a part of at
+    least `CHUNKED_BYTES` the sha256 of each of its `CHUNK_BYTES` pieces (computed in a second thread beside the
+    whole part's: hashlib releases the GIL)."""
+    info: tp.Dict[str, tp.Any] = {"size": len(data)}
+    chunks: tp.List[tp.List[str]] = []
+    thread = None
+    if len(data) >= CHUNKED_BYTES:
+        thread = threading.Thread(target=lambda: chunks.append(chunk_digests(data)), name="chunk-sha256")
+        thread.start()
+    info["sha256"] = sha256(data)
     if key is not None:
         info["hmac_sha256"] = _hmac(key, data)
+    if thread is not None:
+        thread.join()
+        info["chunk_sha256"] = chunks[0]
     return info
 
 
@@ -69,6 +96,74 @@ def verify_checksum(record: RunRecord, role: str, data: bytes) -> None:
                              f"size is {len(data)} bytes, {info.get('size')} were recorded (truncated?)")
     if sha256(data) != info.get("sha256"):
         raise IntegrityError(record.run_id, file, "sha256 does not match the recorded one")
+
+
+def verify_chunks(record: RunRecord, role: str, data: bytes) -> None:
+    """Raise `IntegrityError` unless the `chunk_sha256` recorded for the part `role` (if any) are those of `data`
+    (whose whole sha256 `verify_checksum` checks): a record whose pieces disagree with its part would fail
+    loads of one configuration only. `check` runs this; loads need not (they hash what they read)."""
+    pieces = (record.parts.get(role) or {}).get("chunk_sha256")
+    if pieces is not None and pieces != chunk_digests(data):
+        raise IntegrityError(record.run_id, PART_FILES.get(role, role), "the sha256 of its pieces do not match the "
+                             "recorded ones")
+
+
+class ChunkedReader:
+    """A `portfolio_container.Reader` over a part with `chunk_sha256`, which returns only bytes of pieces it
+    has verified: each piece a read touches is read whole from `source` (a reader of the stored part) and
+    checked against the record the first time, then kept. `size` is the stored part's length, which must be
+    the recorded one. A piece that does not match raises `IntegrityError`, as `verify_checksum` would.
+
+    Without a signing key this protects a load of one configuration as a whole-part check protects a whole
+    load: against accidents. With a key, `RunRegistry.load` verifies the whole part and its signature
+    instead (the pieces' digests are not signed)."""
+
+    def __init__(self, record: RunRecord, role: str, source: tp.Callable[[int, int], bytes], size: int) -> None:
+        info = record.parts[role]
+        self.run_id, self.file = record.run_id, PART_FILES.get(role, role)
+        self.digests: tp.List[str] = list(info["chunk_sha256"])
+        self.size = int(info["size"])
+        if size != self.size:
+            raise IntegrityError(self.run_id, self.file, f"size is {size} bytes, {self.size} were recorded "
+                                 f"(truncated?)")
+        if len(self.digests) != -(-self.size // CHUNK_BYTES):
+            raise IntegrityError(self.run_id, self.file, f"{len(self.digests)} pieces recorded for {self.size} "
+                                 f"bytes")
+        self.source = source
+        self.pieces: tp.Dict[int, bytes] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def applies(record: RunRecord, role: str, key: tp.Optional[bytes]) -> bool:
+        """Whether a load without `key` can check the part `role` of `record` piece by piece."""
+        return key is None and "chunk_sha256" in (record.parts.get(role) or {})
+
+    def _piece(self, i: int) -> bytes:
+        with self.lock:
+            piece = self.pieces.get(i)
+            if piece is None:
+                start = i * CHUNK_BYTES
+                piece = self.source(start, min(CHUNK_BYTES, self.size - start))
+                if hashlib.sha256(piece).hexdigest() != self.digests[i]:
+                    raise IntegrityError(self.run_id, self.file, f"sha256 of the piece at offset {start} does not "
+                                         f"match the recorded one")
+                self.pieces[i] = piece
+            return piece
+
+    @property
+    def bytes_read(self) -> int:
+        """How many bytes of the part were read and verified so far."""
+        return sum(len(p) for p in self.pieces.values())
+
+    def __call__(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            return b""  # the container reports the short read as damage
+        first, last = offset // CHUNK_BYTES, (offset + max(length, 1) - 1) // CHUNK_BYTES
+        pieces = [self._piece(i) for i in range(first, last + 1)]
+        start = offset - first * CHUNK_BYTES
+        if len(pieces) == 1:
+            return pieces[0][start : start + length]
+        return b"".join(pieces)[start : start + length]
 
 
 def verify(record: RunRecord, role: str, data: bytes, key: tp.Optional[bytes] = None) -> None:
@@ -188,7 +283,9 @@ def audit_parts(store: tp.Any, key: tp.Optional[bytes], unreadable: tp.Set[str] 
             try:
                 record = store.read(run_id, deleted=deleted)
                 for role in record.parts:  # the portfolio, and the configurations table of schema 2
-                    verify(record, role, store.read_part(run_id, role, deleted=deleted), key)
+                    data = store.read_part(run_id, role, deleted=deleted)
+                    verify(record, role, data, key)
+                    verify_chunks(record, role, data)
             except RunNotFoundError:  # deleted, restored or purged meanwhile
                 continue
             except IntegrityError as e:

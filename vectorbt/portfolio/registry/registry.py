@@ -22,6 +22,7 @@ True
 ```
 """
 
+import io
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -33,7 +34,7 @@ from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_r
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params, preview_notes, sort_rows
 from vectorbt.portfolio.registry.integrity import ENV_KEY
-from vectorbt.portfolio.registry.portfolio_format import load_portfolio
+from vectorbt.portfolio.registry.portfolio_format import file_reader, load_portfolio
 from vectorbt.portfolio.registry.query import apply_where, parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id
@@ -272,6 +273,9 @@ class RunRegistry:
         blob = self._parts.get(record, PORTFOLIO)
         if blob is not None:  # verified against this very record earlier
             pf = rebuild(blob)
+        elif one and integrity.ChunkedReader.applies(record, PORTFOLIO, self._key):
+            with self.store.open_part(run_id, PORTFOLIO) as f:  # only the pieces read, each checked first
+                pf = rebuild(integrity.ChunkedReader(record, PORTFOLIO, file_reader(f), f.seek(0, io.SEEK_END)))
         else:  # every byte checked (beside the parsing), so that no damage can pass as a number
             blob = self.store.read_part(run_id, PORTFOLIO)
             pf = integrity.verified_result(lambda: self.verify(record, blob), lambda: rebuild(blob), len(blob))

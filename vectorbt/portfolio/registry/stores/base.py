@@ -39,6 +39,7 @@ Every store, whatever it keeps its data in, guarantees:
 this repository or outside it.
 """
 
+import io
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -177,6 +178,16 @@ class RunStore(ABC):
         Verifying them against the record's checksums is the caller's job. Raises `RunNotFoundError` if there
         is no such run, `IntegrityError` if the run exists but the part is missing, `ValueError` for a role
         that is not in `spec.PARTS`."""
+
+    def open_part(self, run_id: str, role: str, deleted: bool = False) -> tp.BinaryIO:
+        """A binary file object over one part of a run, open for reading and seeking, so that a caller can read
+        byte ranges of it (a load of one configuration of a big sweep reads a few pieces of its portfolio).
+        The caller closes it (it is a context manager). What it reads is the part as it was when opened, even if
+        the run is changed or deleted meanwhile.
+
+        This implementation reads the whole part (`read_part`) into memory; a store that can serve ranges (a
+        file, an object store) overrides it. Raises what `read_part` raises."""
+        return io.BytesIO(self.read_part(run_id, role, deleted))
 
     @abstractmethod
     def table(self, deleted: bool = False) -> pd.DataFrame:

@@ -498,13 +498,18 @@ class FileStore(RunStore):
         return self._records.put(RunRecord.from_bytes(run_id, raw, metrics), path, meta_id, metrics_id)
 
     def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
+        with self.open_part(run_id, role, deleted) as f:
+            return f.read()
+
+    def open_part(self, run_id: str, role: str, deleted: bool = False) -> tp.BinaryIO:
+        """See `RunStore.open_part`: the part's file itself, whose open descriptor keeps reading the same file
+        when the run's files are replaced or moved to the trash meanwhile."""
         if role not in PARTS:
             raise ValueError(f"role: {role!r} is not a part of a run; parts are {', '.join(PARTS)}")
         path = self._existing_dir(run_id, deleted)
         name = PART_FILES[role]
         try:
-            with open(os.path.join(path, name), "rb") as f:
-                return f.read()
+            return open(os.path.join(path, name), "rb")
         except FileNotFoundError as e:
             if not os.path.isfile(os.path.join(path, META_FILE)):  # moved away meanwhile
                 raise RunNotFoundError(run_id) from e

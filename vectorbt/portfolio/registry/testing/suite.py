@@ -217,13 +217,30 @@ class StoreSuite:
             store.create(rec, {})
         assert self.state(store) == before and rec.run_id not in store and len(store) == 1
 
+    def test_open_part_reads_ranges_of_the_part_as_it_was_opened(self, store: RunStore) -> None:
+        rec, parts = self.put(store, 0)
+        with store.open_part(rec.run_id, PORTFOLIO) as f:
+            f.seek(3)
+            head = f.read(5)
+            store.trash(rec.run_id, datetime.now(timezone.utc))  # changed meanwhile: the open part reads on
+            f.seek(0)
+            whole = f.read()
+        assert head == parts[PORTFOLIO][3:8] and whole == parts[PORTFOLIO]
+        with store.open_part(rec.run_id, PORTFOLIO, deleted=True) as f:
+            assert f.read() == parts[PORTFOLIO]
+        with pytest.raises(RunNotFoundError):
+            store.open_part(rec.run_id, PORTFOLIO)  # no live run of that id now
+        with pytest.raises(ValueError, match="role"):
+            store.open_part(rec.run_id, "nonsense", deleted=True)
+
     @pytest.mark.parametrize("bad", BAD_RUN_IDS)
     def test_unknown_and_malformed_ids(self, store: RunStore, reg: RunRegistry, bad: tp.Any) -> None:
         self.put(store, 0, name="only")
         before = self.state(store)
         now = datetime.now(timezone.utc)
         calls = [lambda: store.read(bad), lambda: store.read(bad, deleted=True),
-                 lambda: store.read_part(bad, PORTFOLIO), lambda: store.update(bad, lambda r: r),
+                 lambda: store.read_part(bad, PORTFOLIO), lambda: store.open_part(bad, PORTFOLIO),
+                 lambda: store.update(bad, lambda r: r),
                  lambda: store.trash(bad, now), lambda: store.restore(bad), lambda: store.purge(bad),
                  lambda: reg.get(bad), lambda: reg.load(bad), lambda: reg.delete(bad),
                  lambda: reg.update(bad, notes="x")]
