@@ -416,3 +416,26 @@ def test_column_labels_round_trip_through_json_exactly(labels):
         return a == b
 
     assert same(got, labels)
+
+
+def test_decoding_a_record_pauses_the_garbage_collector_and_always_restores_it():
+    """`RunRecord.from_bytes` parses with the cyclic collector paused (a large sweep's metadata would trigger
+    full collections of the process's heap), and leaves it as it found it: running or not, and when the bytes
+    do not parse."""
+    import gc
+
+    from vectorbt.portfolio.registry import IntegrityError, codec
+    from vectorbt.portfolio.registry.run import RunRecord
+
+    seen = []
+    with codec.collector_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with pytest.raises(IntegrityError, match="not valid JSON"):
+                RunRecord.from_bytes("20240101T000000000000Z-00000000", b"{not json", b"")
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()

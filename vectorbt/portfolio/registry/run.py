@@ -350,7 +350,8 @@ class RunRecord:
         them: bytes from elsewhere, so whatever does not parse raises `IntegrityError` naming the file
         (`SchemaVersionError` for a newer format)."""
         try:
-            data = codec.loads(meta)
+            with codec.collector_paused():
+                data = codec.loads(meta)
         except ValueError as e:
             raise IntegrityError(run_id, RECORD_FILE, f"not valid JSON ({e})") from e
         if not isinstance(data, dict):
@@ -362,7 +363,8 @@ class RunRecord:
         except (ValueError, EOFError, OSError) as e:
             raise IntegrityError(run_id, METRICS_FILE, f"unreadable ({e})") from e
         try:
-            return cls.from_dict(data, matrix)
+            with codec.collector_paused():
+                return cls.from_dict(data, matrix)
         except SchemaVersionError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
