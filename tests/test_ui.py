@@ -17,7 +17,13 @@ from ui_fixtures import require_ui  # noqa: E402
 require_ui()
 
 from vectorbt.portfolio.registry.errors import ReadOnlyError, RunNotFoundError  # noqa: E402
-from vectorbt.portfolio.registry.ui.data import RunsQuery, UIBackend, downsample, json_value  # noqa: E402
+from vectorbt.portfolio.registry.ui.data import (  # noqa: E402
+    RunsQuery,
+    UIBackend,
+    cell_value,
+    downsample,
+    json_value,
+)
 from vectorbt.portfolio.registry.ui.demo import demo_registry  # noqa: E402
 from vectorbt.portfolio.registry.ui.server import UIBindWarning, UIServer, check_host, is_loopback  # noqa: E402
 
@@ -88,9 +94,9 @@ def test_configuration_view_loads_one_configuration(demo):
     pf = reg.load(ids["sweep"], column=(5, 20, 0.1))
     assert view.label == (5, 20, 0.1)
     np.testing.assert_allclose(view.value, pf.value().to_numpy())
-    assert view.n_trades == len(pf.trades.records_readable) == len(view.trades)
+    pd.testing.assert_frame_equal(view.trades, pf.trades.records_readable)
     assert np.nanmin(view.drawdown) == pytest.approx(pf.value().div(pf.value().cummax()).sub(1).min())
-    assert view.stats["Total Return [%]"] == pytest.approx(pf.total_return() * 100)
+    assert backend.stats(ids["sweep"], pos)["Total Return [%]"] == pytest.approx(pf.total_return() * 100)
     with pytest.raises(ValueError, match="config: 99 is not a configuration"):
         backend.config_view(ids["sweep"], 99)
 
@@ -118,6 +124,54 @@ def test_sweep_slices_reduces_and_points_at_the_best_configuration(demo):
         backend.sweep(ids["sweep"], "nope", "slow_window")
 
 
+def test_parallel_coordinates_targets_open_the_line_clicked(demo):
+    """Each line's point on the metric axis opens that line's configuration; a point shared by several lines
+    (a parameter's value, a stretch between two parameters) opens the best of them."""
+    reg, ids = demo
+    backend = UIBackend(reg)
+    record = reg.get(ids["sweep"])
+    view = backend.parallel(ids["sweep"], "total_return")
+    assert view.axes == ["fast_window", "slow_window", "sl_stop", "total_return"]
+    assert sorted(view.positions) == list(range(record.n_columns))
+    values = record.metrics["total_return"].to_numpy()
+    assert list(view.values) == sorted(values, reverse=True)  # best first
+    targets = view.targets
+    on_metric = targets[targets[:, 0] == 3]
+    for row in range(len(view.positions)):
+        hit = on_metric[np.isclose(on_metric[:, 1], view.y[row, 3])]
+        same = np.flatnonzero(view.y[:, 3] == view.y[row, 3])  # equal results share a point: the first opens
+        assert len(hit) == 1 and int(hit[0, 2]) == view.positions[same[0]]
+    assert len(on_metric) == len(np.unique(view.y[:, 3]))
+    heights = dict(zip([3, 5, 8], np.unique(view.y[:, 0])))
+    for fast, height in heights.items():
+        hit = targets[(targets[:, 0] == 0) & np.isclose(targets[:, 1], height)]
+        same = [p for p, c in enumerate(record.columns) if c[0] == fast]
+        assert len(hit) == 1 and int(hit[0, 2]) == max(same, key=lambda p: values[p])
+    midway = targets[np.isclose(targets[:, 0], 0.5)]  # between fast_window and slow_window
+    assert len(midway) == 12  # one per pair of values (3 x 4)
+    for x, y, position in midway:
+        fast, slow = record.columns[int(position)][:2]
+        pair = [p for p, c in enumerate(record.columns) if c[:2] == (fast, slow)]
+        assert int(position) == max(pair, key=lambda p: values[p])
+    assert backend.parallel(ids["sweep"], "total_return") is view  # kept: a click is found among its targets
+
+
+def test_parallel_coordinates_click_opens_the_configuration(demo):
+    from vectorbt.portfolio.registry.ui.figures import parcoords_figure
+    from vectorbt.portfolio.registry.ui.views.sweep import clicked_position
+
+    reg, ids = demo
+    backend = UIBackend(reg)
+    view = backend.parallel(ids["sweep"])
+    fig = parcoords_figure(view)
+    assert fig.data[0].name == "configurations" and len(fig.data[0].x) == len(view.targets)
+    number = int(np.flatnonzero(view.targets[:, 0] == 3)[-1])
+    point = {"curveNumber": 0, "pointNumber": number, "x": 3.0, "y": float(view.targets[number, 1])}
+    assert clicked_position(backend, ids["sweep"], "", point, "sweep-parcoords") == int(view.targets[number, 2])
+    assert clicked_position(backend, ids["sweep"], "", dict(point, curveNumber=5), "sweep-parcoords") is None
+    assert clicked_position(backend, ids["sweep"], "", dict(point, pointNumber=10 ** 6), "sweep-parcoords") is None
+
+
 def test_compare_table_marks_what_differs(demo):
     reg, ids = demo
     backend = UIBackend(reg)
@@ -126,6 +180,107 @@ def test_compare_table_marks_what_differs(demo):
     assert not bool(table.loc["param.fast_window", "differs"])  # both (3, 10, 0.05)
     curves = backend.curves([(ids["sweep"], 0), (ids["other"], 0)], max_points=50)
     assert len(curves) == 2 and all(len(c[1]) <= 52 and c[2][0] == pytest.approx(1.0) for c in curves)
+
+
+def _many_trades(n_bars):
+    """A portfolio that enters on every even bar and exits on the next: `n_bars // 2` trades."""
+    import vectorbt as vbt
+
+    index = pd.date_range("2020-01-01", periods=n_bars, freq="h")
+    close = pd.Series(100 + np.sin(np.arange(n_bars) / 7.0), index=index)
+    entries = pd.Series(np.arange(n_bars) % 2 == 0, index=index)
+    return vbt.Portfolio.from_signals(close, entries, ~entries, freq="1h")
+
+
+def test_trades_list_has_every_trade(tmp_path):
+    from vectorbt.portfolio.registry import RunRegistry
+
+    reg = RunRegistry(tmp_path / "registry")
+    run_id = reg.register(_many_trades(12_002), name="busy").run_id
+    backend = UIBackend(reg)
+    view = backend.config_view(run_id, 0)
+    assert len(view.trades) == 6_001
+    last = backend.trades_page(run_id, 0, 5_950, 6_100)
+    assert last.count == 6_001 and len(last.rows) == 51
+    assert last.rows[-1]["Exit Trade Id"] == 6_000 and last.rows[-1]["row_key"] == "6000"
+    newest = backend.trades_page(run_id, 0, 0, 3, sort=[("Entry Timestamp", False)])
+    assert [r["Exit Trade Id"] for r in newest.rows] == [6_000, 5_999, 5_998]
+
+
+WRITER = """
+import sys
+from vectorbt.portfolio.registry import RunRegistry
+from vectorbt.portfolio.registry.demo import demo_portfolio
+reg = RunRegistry(sys.argv[1])
+action, run_id = sys.argv[2], sys.argv[3]
+if action == "register":
+    print(reg.register(demo_portfolio(windows=[5, 10]), name="from_elsewhere", progress=False).run_id)
+elif action == "update":
+    reg.update(run_id, notes="edited elsewhere", status="live")
+else:
+    reg.delete(run_id)
+"""
+
+
+def _elsewhere(path, action, run_id=""):
+    out = subprocess.run([sys.executable, "-c", WRITER, str(path), action, run_id], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_runs_table_shows_changes_from_another_process_at_once(fresh_demo):
+    """A run registered, edited or deleted by another process shows on the next first block (a filter, a sort,
+    the page opened again), not after a while; scrolling keeps the rows of that first block."""
+    from vectorbt.portfolio.registry import RunRegistry
+
+    reg, ids = fresh_demo
+    reader = RunRegistry(reg.store.root, read_only=True)
+    backend = UIBackend(reader)
+    assert backend.runs_page(RunsQuery(), 0, 100).count == 3
+    new_id = _elsewhere(reg.store.root, "register")
+    page = backend.runs_page(RunsQuery(), 0, 100)
+    assert page.count == 4 and page.rows[0]["run_id"] == new_id  # newest first
+    assert backend.runs_page(RunsQuery(where="name == 'from_elsewhere'"), 0, 100).count == 1
+    _elsewhere(reg.store.root, "update", ids["single"])
+    rows = {r["run_id"]: r for r in backend.runs_page(RunsQuery(), 0, 100, [("name", True)]).rows}
+    assert (rows[ids["single"]]["notes"], rows[ids["single"]]["status"]) == ("edited elsewhere", "live")
+    assert backend.runs_page(RunsQuery(status="live"), 0, 100).count == 1
+    _elsewhere(reg.store.root, "delete", new_id)
+    assert backend.runs_page(RunsQuery(), 1, 100).count == 4  # a later block: the rows of the first block
+    assert new_id not in {r["run_id"] for r in backend.runs_page(RunsQuery(), 0, 100).rows}
+    assert backend.runs_page(RunsQuery(deleted=True), 0, 100).rows[0]["run_id"] == new_id
+
+
+def test_runs_table_of_an_in_memory_store_is_current(tmp_path):
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.demo import demo_portfolio
+    from vectorbt.portfolio.registry.stores.memory import InMemoryStore
+
+    store = InMemoryStore()
+    reg = RunRegistry(store)
+    backend = UIBackend(RunRegistry(store.view()))
+    first = reg.register(demo_portfolio(windows=[5, 10]), name="a", progress=False)
+    assert backend.runs_page(RunsQuery(), 0, 10).count == 1
+    reg.update(first.run_id, tags=["x"])
+    assert backend.runs_page(RunsQuery(tags="x"), 0, 10).count == 1
+
+
+def test_runs_view_filters_as_list_does(demo):
+    """The runs view filters the store's table itself (faster than `list`, which sorts and cuts it whole): the
+    same rows, in the same order, with the same values."""
+    reg, ids = demo
+    backend = UIBackend(reg)
+    for kwargs, query in [({}, RunsQuery()), ({"where": "n_columns > 1"}, RunsQuery(where="n_columns > 1")),
+                          ({"tags": ["demo", "1d"]}, RunsQuery(tags="demo, 1d")),
+                          ({"name": ["ma_stop", "ma_stop_oos"], "status": ["candidate"]},
+                           RunsQuery(name="ma_stop, ma_stop_oos", status="candidate"))]:
+        listed = reg.list(**kwargs)
+        page = backend.runs_page(query, 0, 100)
+        assert [r["run_id"] for r in page.rows] == list(listed.index), kwargs
+        for row, (run_id, expected) in zip(page.rows, listed.iterrows()):
+            assert {k: row[k] for k in expected.index} == {k: cell_value(v) for k, v in expected.items()}
+    assert backend.runs_columns() == ["run_id", *reg.list().columns]
 
 
 def test_downsample_keeps_ends_and_extremes():

@@ -188,7 +188,6 @@ def _best(record):
 
 
 def test_sweep_heatmap_slider_and_click(browser, site):
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -200,15 +199,48 @@ def test_sweep_heatmap_slider_and_click(browser, site):
     handle.send_keys(Keys.ARROW_RIGHT)
     wait_for(browser, "#sweep-heatmap .gtitle", "sl_stop = 0.1")
     assert "at=1" in browser.current_url
-    # click the cell fast_window=5 (2nd of 3 columns), slow_window=20 (3rd of 4 rows, from the bottom)
-    drag = wait_for(browser, "#sweep-heatmap .nsewdrag")
-    w, h = drag.size["width"], drag.size["height"]
-    ActionChains(browser).move_to_element_with_offset(drag, int(-w / 2 + w * 1.5 / 3),
-                                                      int(h / 2 - h * 2.5 / 4)).click().perform()
+    # click the cell fast_window=5, slow_window=20 (category axes: the cell's number on each)
+    _click_at(browser, "#sweep-heatmap", 1, 2)
     title = wait_for(browser, "#sweep-config #config-title", "(5, 20, 0.1)")
     assert title.text == "Clicked configuration (5, 20, 0.1)"
     wait_for(browser, "#sweep-config #config-equity .main-svg")
     pf = reg.load(ids["sweep"], column=(5, 20, 0.1))
+    wait_for(browser, "#sweep-config #config-trades-title", f"Trades: {len(pf.trades.records_readable)}")
+
+
+def _click_at(browser, graph, x, y):
+    """Click the point `(x, y)` (data coordinates) of the plotly figure `graph` (a CSS selector)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    drag = wait_for(browser, f"{graph} .nsewdrag")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", drag)
+    px, py = browser.execute_script("""
+        const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');
+        return [gd._fullLayout.xaxis.l2p(arguments[1]), gd._fullLayout.yaxis.l2p(arguments[2])];
+    """, graph, x, y)
+    w, h = drag.size["width"], drag.size["height"]
+    ActionChains(browser).move_to_element_with_offset(drag, int(px - w / 2), int(py - h / 2)).click().perform()
+
+
+def test_sweep_parallel_coordinates_click_a_line(browser, site):
+    """Click the line of the worst configuration half-way between the last parameter's axis and the metric's:
+    that configuration opens, its equity and trades below."""
+    import numpy as np
+
+    from vectorbt.portfolio.registry.ui.data import UIBackend
+
+    server, reg, ids = site
+    view = UIBackend(reg).parallel(ids["sweep"])
+    row = int(np.nanargmin(view.values))
+    label = reg.get(ids["sweep"]).columns[int(view.positions[row])]
+    a, b = view.y[row, -2], view.y[row, -1]
+    _open(browser, server.url + f"/sweep/{ids['sweep']}")
+    wait_for(browser, "#sweep-parcoords .main-svg")
+    _click_at(browser, "#sweep-parcoords", len(view.axes) - 1.5, (a + b) / 2)
+    title = wait_for(browser, "#sweep-config #config-title", _label(label))
+    assert title.text == f"Clicked configuration {_label(label)}"
+    wait_for(browser, "#sweep-config #config-equity .main-svg")
+    pf = reg.load(ids["sweep"], column=label)
     wait_for(browser, "#sweep-config #config-trades-title", f"Trades: {len(pf.trades.records_readable)}")
 
 
@@ -305,3 +337,50 @@ def test_leaderboard_rows_link_to_their_configuration(browser, site):
     link.click()
     wait_for(browser, "#config-title", label_text(best["column"].iloc[0]))
     assert f"/run/{best['run_id'].iloc[0]}?config=" in browser.current_url
+
+
+@pytest.fixture(scope="module")
+def busy_site(tmp_path_factory):
+    """A run of one configuration with 6,001 trades, served read-only."""
+    import numpy as np
+    import pandas as pd
+    import vectorbt as vbt
+
+    from vectorbt.portfolio.registry import RunRegistry
+
+    index = pd.date_range("2020-01-01", periods=12_002, freq="h")
+    close = pd.Series(100 + np.sin(np.arange(len(index)) / 7.0), index=index)
+    entries = pd.Series(np.arange(len(index)) % 2 == 0, index=index)
+    reg = RunRegistry(tmp_path_factory.mktemp("ui-busy") / "registry")
+    run_id = reg.register(vbt.Portfolio.from_signals(close, entries, ~entries, freq="1h"), name="busy").run_id
+    server = start_server(reg)
+    yield server, run_id
+    server.stop()
+
+
+def test_every_trade_is_reachable(browser, busy_site):
+    """The trades list holds every trade: scrolled to its end, the grid shows the last one (ids 0 to 6,000)."""
+    server, run_id = busy_site
+    _open(browser, server.url + f"/run/{run_id}")
+    wait_for(browser, "#config-trades-title", "Trades: 6,001")
+    grid = "#config-loaded .ag-root-wrapper"
+    _until_column(browser, grid, lambda ids: ids[:3] == ["0", "1", "2"])
+    scroll = "const v = document.querySelector(arguments[0] + ' .ag-body-viewport'); v.scrollTop = v.scrollHeight;"
+    browser.execute_script(scroll, grid)
+    shown = _until_column(browser, grid, lambda ids: bool(ids) and ids[-1] == "6000", scroll)
+    loaded = [int(i) for i in shown if i]  # rows of a block still on its way are blank
+    assert loaded == list(range(loaded[0], 6001))
+
+
+def _until_column(browser, grid, check, script=None, timeout=20):
+    """The ids of the trades grid's rendered rows, once `check` accepts them (running `script` meanwhile)."""
+    deadline = time.monotonic() + timeout
+    ids = None
+    while time.monotonic() < deadline:
+        ids = grid_column(browser, grid, "Exit Trade Id")
+        if check(ids):
+            return ids
+        if script:
+            browser.execute_script(script, grid)
+        time.sleep(0.2)
+    raise AssertionError(f"the trades grid shows {ids!r}")

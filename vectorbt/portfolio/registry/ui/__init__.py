@@ -5,8 +5,9 @@ Python with `serve` (what `RunRegistry.ui` calls). It needs Dash and dash-ag-gri
 `pip install "vectorbt-registry[ui]"`; this package imports them only when an app is made, and says how to
 install them when they are missing.
 
-Modules: `data` (what the views show, computed from the registry, without Dash), `figures` (plotly figures),
-`views` (one module per view), `app` (the Dash app and its callbacks), `server` (binding and serving).
+Modules: `data` (what the views show, computed from the registry, without Dash: `UIBackend`, with its parts
+`tables`, `sweeps` and `cells`), `figures` (plotly figures), `views` (one module per view), `app` (the Dash app
+and its callbacks), `server` (binding and serving).
 """
 
 from vectorbt import _typing as tp

@@ -51,7 +51,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-se
 .vbt-cols { display: flex; gap: 24px; flex-wrap: wrap; } .vbt-col { flex: 1; min-width: 320px; }
 .vbt-col-wide { flex: 2; min-width: 420px; }
 .vbt-kv th { text-align: left; padding: 2px 12px 2px 0; color: #4b5563; font-weight: 600; vertical-align: top; }
-.vbt-kv td { padding: 2px 0; word-break: break-all; }
+.vbt-kv td { padding: 2px 0; word-break: break-all; } .vbt-stats .vbt-kv td { white-space: nowrap; }
 .vbt-compare { border-collapse: collapse; } .vbt-compare th, .vbt-compare td { border: 1px solid #e5e7eb;
   padding: 3px 8px; text-align: left; } .vbt-compare tr.vbt-differs { background: #fff3cd; }
 .vbt-notes { width: 100%; max-width: 700px; height: 90px; } .vbt-notes-text { white-space: pre-wrap; }
@@ -200,6 +200,10 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
                     row["row_key"] = str(row["position"])
                     row["column_link"] = md_link(row["column"], f"/run/{key}?config={row['position']}")
                 count = f"{page.count:,} configurations"
+            elif source == "trades":
+                run_id, _, position = key.rpartition(":")
+                page = backend.trades_page(run_id, int(position), start, end, sort)
+                count = "click a header to sort (every trade, sorted on the server)"
             else:
                 raise ValueError(f"no table {source!r}")
         except ERRORS_SHOWN as e:
@@ -268,16 +272,16 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
         return navigate(search_of(values), now)
 
     @app.callback(Output("sweep-config", "children"), Input("sweep-heatmap", "clickData"),
-                  Input("sweep-line", "clickData"), State("sweep-run", "data"), State("url", "search"),
-                  prevent_initial_call=True)
-    def sweep_click(heat: tp.Any, line: tp.Any, run_id: str, search: str) -> tp.Any:
+                  Input("sweep-line", "clickData"), Input("sweep-parcoords", "clickData"), State("sweep-run", "data"),
+                  State("url", "search"), prevent_initial_call=True)
+    def sweep_click(heat: tp.Any, line: tp.Any, lines: tp.Any, run_id: str, search: str) -> tp.Any:
         from vectorbt.portfolio.registry.ui.views.sweep import clicked_position
 
-        click = heat if ctx.triggered_id == "sweep-heatmap" else line
+        click = {"sweep-heatmap": heat, "sweep-line": line, "sweep-parcoords": lines}[ctx.triggered_id]
         if not click or not click.get("points"):
             return no_update
         try:
-            position = clicked_position(backend, run_id, search, click["points"][0], ctx.triggered_id == "sweep-line")
+            position = clicked_position(backend, run_id, search, click["points"][0], ctx.triggered_id)
         except ERRORS_SHOWN as e:
             return error_box(e)
         if position is None:
@@ -288,6 +292,11 @@ def create_app(registry: tp.Any, write: bool = False, title: str = "vectorbt reg
                   Input({"role": "config-req", "key": MATCH}, "data"))
     def config(request: tp.Dict[str, tp.Any]) -> tp.Any:
         return run_view.config_panel(backend, request["run_id"], int(request["position"]))
+
+    @app.callback(Output({"role": "stats", "key": MATCH}, "children"),
+                  Input({"role": "stats-req", "key": MATCH}, "data"))
+    def stats(request: tp.Dict[str, tp.Any]) -> tp.Any:
+        return run_view.stats_panel(backend, request["run_id"], int(request["position"]))
 
     @app.callback(Output("url", "search", allow_duplicate=True), Input("compare-runs", "value"),
                   State("url", "search"), prevent_initial_call=True)
@@ -342,26 +351,20 @@ def _write_callbacks(app: tp.Any, backend: UIBackend) -> None:
             return error_box(e), no_update
         return f"Saved at {record.updated_at:%H:%M:%S} UTC", record.notes or "(no notes)"
 
-    @app.callback(Output("edit-message", "children", allow_duplicate=True), Input("edit-delete", "n_clicks"),
-                  State("url", "pathname"), prevent_initial_call=True)
-    def delete(n_clicks: int, pathname: str) -> tp.Any:
-        if not n_clicks:
-            return no_update
-        try:
-            run_id = current_run(pathname)
-            backend.delete(run_id)
-        except (ReadOnlyError, *ERRORS_SHOWN) as e:
-            return error_box(e)
-        return html.Span(["Moved to the trash. ", html.A("Open it there", href=f"/run/{run_id}")])
+    def trash_button(button: str, move: tp.Callable[[str], tp.Any], done: str, link: str) -> None:
+        """The callback of a button that moves the run of the page into the trash or out of it."""
 
-    @app.callback(Output("edit-message", "children", allow_duplicate=True), Input("edit-restore", "n_clicks"),
-                  State("url", "pathname"), prevent_initial_call=True)
-    def restore(n_clicks: int, pathname: str) -> tp.Any:
-        if not n_clicks:
-            return no_update
-        try:
-            run_id = current_run(pathname)
-            backend.restore(run_id)
-        except (ReadOnlyError, *ERRORS_SHOWN) as e:
-            return error_box(e)
-        return html.Span(["Restored. ", html.A("Open the run", href=f"/run/{run_id}")])
+        @app.callback(Output("edit-message", "children", allow_duplicate=True), Input(button, "n_clicks"),
+                      State("url", "pathname"), prevent_initial_call=True)
+        def clicked(n_clicks: int, pathname: str) -> tp.Any:
+            if not n_clicks:
+                return no_update
+            try:
+                run_id = current_run(pathname)
+                move(run_id)
+            except (ReadOnlyError, *ERRORS_SHOWN) as e:
+                return error_box(e)
+            return html.Span([f"{done} ", html.A(link, href=f"/run/{run_id}")])
+
+    trash_button("edit-delete", backend.delete, "Moved to the trash.", "Open it there")
+    trash_button("edit-restore", backend.restore, "Restored.", "Open the run")

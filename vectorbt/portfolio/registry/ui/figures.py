@@ -20,8 +20,17 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.plotting import FRACTION_METRICS, label_text
 from vectorbt.utils.figure import Figure
 
+if tp.TYPE_CHECKING:
+    from vectorbt.portfolio.registry.ui.sweeps import ParallelView
+
 __all__ = ["equity_figure", "overlay_figure", "heatmap_figure", "by_param_figure", "parcoords_figure",
-           "message_figure"]
+           "message_figure", "COLOR_BANDS", "TARGET_PIXELS"]
+
+COLOR_BANDS = 12
+"""Colors of the parallel coordinates' lines: the metric's range cut into this many bands (a WebGL trace each)."""
+
+TARGET_PIXELS = 30
+"""How near (in pixels) a click must be to a line's click target (`vectorbt.portfolio.registry.ui.sweeps`)."""
 
 
 def _fit(fig: go.Figure) -> go.Figure:
@@ -124,23 +133,61 @@ def by_param_figure(x: str, metric: str, rule: str, xs: tp.Sequence[tp.Any], val
     return _fit(fig)
 
 
-def parcoords_figure(frame: pd.DataFrame, params: tp.Sequence[str], metric: str) -> go.Figure:
-    """Parallel coordinates over the parameters and a metric, lines colored by the metric. Parameters that
-    are not numbers get one tick per value."""
-    dims = []
-    for p in params:
-        values = frame[p]
-        if pd.api.types.is_numeric_dtype(pd.Series(list(values)).infer_objects()):
-            dims.append(dict(label=p, values=values.to_numpy(dtype=float)))
-        else:
-            codes, uniques = pd.factorize(values.map(label_text))
-            dims.append(dict(label=p, values=codes, tickvals=list(range(len(uniques))), ticktext=list(uniques)))
-    metric_values = frame["v"].to_numpy(dtype=float)
-    finite = np.where(np.isfinite(metric_values), metric_values, np.nan)
-    dims.append(dict(label=metric, values=finite))
+def _colors(n: int) -> tp.List[str]:
+    """`n` colors along Viridis, low to high."""
+    import plotly.colors
+
+    return plotly.colors.sample_colorscale("Viridis", list((np.arange(n) + 0.5) / n))
+
+
+def parcoords_figure(view: "ParallelView") -> go.Figure:
+    """Parallel coordinates (`vectorbt.portfolio.registry.ui.sweeps.ParallelView`) drawn as WebGL lines, so
+    that a line can be clicked: first the click targets (invisible markers, in the order of `view.targets`, so
+    that a click's `pointNumber` on trace 0 names its target), then the lines in `COLOR_BANDS` traces by the
+    metric's value (Viridis, the better drawn on top; grey where the metric is not finite), the axes and their
+    labels."""
+    n_axes = len(view.axes)
     fig = Figure()
-    fig.add_trace(go.Parcoords(line=dict(color=finite, colorscale="Viridis", showscale=True,
-                                         colorbar=dict(title=dict(text=metric))),
-                               dimensions=dims))
-    fig.update_layout(margin=dict(l=60, r=60, t=50, b=30))
+    values = view.values
+    finite = np.isfinite(values)
+    lo, hi = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 1.0)
+    band = np.full(len(values), -1)
+    if hi > lo:
+        band[finite] = np.minimum(((values[finite] - lo) / (hi - lo) * COLOR_BANDS).astype(int), COLOR_BANDS - 1)
+    else:
+        band[finite] = COLOR_BANDS // 2
+    colors = _colors(COLOR_BANDS)
+    order = [-1, *range(COLOR_BANDS)]
+    if view.ascending:  # lower is better: the low values on top
+        order = [-1, *reversed(range(COLOR_BANDS))]
+    targets = view.targets  # the first trace: a click on it is `pointNumber` of `view.targets`
+    fig.add_trace(go.Scattergl(x=targets[:, 0].astype(np.float32), y=targets[:, 1].astype(np.float32),
+                               customdata=targets[:, 2].astype(np.int32), mode="markers", showlegend=False,
+                               marker=dict(size=8, opacity=0), name="configurations",
+                               hovertemplate="configuration %{customdata}: click to open it<extra></extra>"))
+    x_line = np.append(np.arange(n_axes), np.nan).astype(np.float32)
+    for k in order:
+        rows = np.flatnonzero(band == k)
+        if not len(rows):
+            continue
+        y = np.column_stack([view.y[rows], np.full(len(rows), np.nan)]).astype(np.float32).ravel()
+        fig.add_trace(go.Scattergl(x=np.tile(x_line, len(rows)), y=y, mode="lines", hoverinfo="skip",
+                                   showlegend=False, line=dict(width=1, color=colors[k] if k >= 0 else "#9ca3af"),
+                                   opacity=0.7, name=f"band {k}"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
+                             marker=dict(color=[lo, hi], cmin=lo, cmax=hi, colorscale="Viridis", showscale=True,
+                                         colorbar=dict(title=dict(text=view.axes[-1])))))
+    tick_x, tick_y, tick_text = [], [], []
+    for i, (heights, labels) in enumerate(view.ticks):
+        tick_x += [i - 0.015 * max(1, n_axes - 1)] * len(labels)  # left of the axis line
+        tick_y += list(heights)
+        tick_text += labels
+        fig.add_shape(type="line", x0=i, x1=i, y0=0, y1=1, line=dict(color="#374151", width=1), layer="above")
+    fig.add_trace(go.Scatter(x=tick_x, y=tick_y, text=tick_text, mode="text", textposition="middle left",
+                             textfont=dict(size=10), hoverinfo="skip", showlegend=False, cliponaxis=False))
+    fig.update_xaxes(tickvals=list(range(n_axes)), ticktext=view.axes, side="top", showgrid=False, zeroline=False,
+                     range=[-0.35, n_axes - 1 + 0.1], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.04, 1.04], fixedrange=True)
+    fig.update_layout(hovermode="closest", hoverdistance=TARGET_PIXELS, margin=dict(l=30, r=30, t=50, b=20),
+                      plot_bgcolor="white")
     return _fit(fig)

@@ -68,7 +68,8 @@ def kv_table(rows: tp.Sequence[tp.Tuple[str, tp.Any]], table_id: tp.Optional[str
 
 def grid_id(source: str, key: str) -> tp.Dict[str, str]:
     """The id of a grid whose rows the server sends block by block: `source` says which table (`"runs"`,
-    `"configs"`), `key` which rows (the runs view's query string, a run id). A new key is a new grid."""
+    `"configs"`, `"trades"`), `key` which rows (the runs view's query string, a run id, `<run id>:<position>`).
+    A new key is a new grid."""
     return {"role": "grid", "source": source, "key": key}
 
 
@@ -130,7 +131,7 @@ def infinite_grid(source: str, key: str, columns: tp.Sequence[str], links: tp.Di
 
 def client_grid(grid: str, rows: tp.List[tp.Dict[str, tp.Any]], columns: tp.Sequence[str],
                 links: tp.Optional[tp.Dict[str, str]] = None, height: int = 400) -> dag.AgGrid:
-    """A grid of rows that are all sent at once (a leaderboard, a trades list), sorted in the browser."""
+    """A grid of rows that are all sent at once (a leaderboard), sorted in the browser."""
     return dag.AgGrid(
         id=grid, rowData=rows, columnDefs=_column_defs(columns, links or {}),
         defaultColDef={"resizable": True, "sortable": True, "minWidth": 90},

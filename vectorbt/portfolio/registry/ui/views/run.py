@@ -3,7 +3,8 @@ its configurations, sortable; and for the chosen configuration (`config`, a posi
 `sharpe_ratio`) its equity with the underwater chart, its trades and `stats()`.
 
 The configuration is loaded after the page is drawn (`config_panel`, behind a loading spinner), through
-`RunRegistry.load(run_id, column=...)`: a portfolio the registry refuses shows its error there.
+`RunRegistry.load(run_id, column=...)`: a portfolio the registry refuses shows its error there. Its trades come
+from the server block by block (every trade, however many), and `stats()` in a request after the equity.
 With `--write`, tags, notes and status are edited here and the run is moved to the trash or restored.
 """
 
@@ -16,7 +17,6 @@ from vectorbt.portfolio.registry.run import check_run_id
 from vectorbt.portfolio.registry.ui.data import ERRORS_SHOWN, UIBackend, cell_value, json_value
 from vectorbt.portfolio.registry.ui.figures import equity_figure
 from vectorbt.portfolio.registry.ui.views.common import (
-    client_grid,
     error_box,
     info_box,
     infinite_grid,
@@ -25,7 +25,7 @@ from vectorbt.portfolio.registry.ui.views.common import (
     run_link,
 )
 
-__all__ = ["layout", "config_panel", "edit_form"]
+__all__ = ["layout", "config_panel", "stats_panel", "edit_form"]
 
 
 def _provenance(record: tp.Any) -> html.Div:
@@ -130,8 +130,9 @@ def layout(backend: UIBackend, run_id: str, search: str) -> html.Div:
 
 
 def config_panel(backend: UIBackend, run_id: str, position: int, heading: str = "Configuration") -> html.Div:
-    """One configuration, loaded: its label and parameters, equity and underwater chart, trades and stats.
-    Errors (a refused portfolio, a damaged file) are shown in its place."""
+    """One configuration, loaded: its label and parameters, equity and underwater chart, and its trades, every
+    one of them, in a grid whose rows the server sends block by block; `stats()` follows in a request of its
+    own (`stats_panel`), behind a spinner. Errors (a refused portfolio, a damaged file) are shown in its place."""
     try:
         view = backend.config_view(run_id, position)
     except ERRORS_SHOWN as e:
@@ -140,25 +141,34 @@ def config_panel(backend: UIBackend, run_id: str, position: int, heading: str = 
     label = label_text(view.label)
     title = f"{heading} {label}" if label else heading
     params = ", ".join(f"{k}={json_value(v)}" for k, v in view.params.items())
-    trades = view.trades.reset_index(drop=True)
-    trade_rows = [{str(k): cell_value(v) for k, v in row.items()} for row in trades.to_dict("records")]
-    shown = "" if view.n_trades <= len(trades) else f" (the first {len(trades):,} shown)"
     downsampled = "" if view.n_points <= len(view.value) else f" ({len(view.value):,} of {view.n_points:,} points)"
-    stats_rows = []
-    for k, v in view.stats.items():
-        stats_rows.append((str(k), str(cell_value(v)) if not isinstance(v, str) else v))
+    key = f"{run_id}:{view.position}"
+    trades = infinite_grid("trades", key, [str(c) for c in view.trades.columns], {}, height=360)
     return html.Div([
         html.H3(title, id="config-title"),
-        html.Div([run_link(run_id, "open in the run view", position), f" · position {position} · {params}"],
-                 id="config-params", className="vbt-muted"),
+        html.Div([run_link(run_id, "open in the run view", view.position),
+                  f" · position {view.position} · {params}"], id="config-params", className="vbt-muted"),
         dcc.Graph(id="config-equity", figure=equity_figure(view.index, view.value, view.drawdown,
                                                            f"Equity and drawdown{downsampled}"),
                   config={"displaylogo": False}),
         html.Div([
-            html.Div([html.H4(f"Trades: {view.n_trades:,}{shown}", id="config-trades-title"),
-                      client_grid("config-trades", trade_rows, [str(c) for c in trades.columns], height=360)],
-                     className="vbt-col-wide"),
-            html.Div([html.H4("stats()"), kv_table(stats_rows, "config-stats")], className="vbt-col"),
+            html.Div([html.H4(f"Trades: {len(view.trades):,}", id="config-trades-title"),
+                      html.Div(id={"role": "count", "source": "trades", "key": key}, className="vbt-muted"),
+                      trades], className="vbt-col-wide"),
+            html.Div([html.H4("stats()"),
+                      dcc.Store(id={"role": "stats-req", "key": key}, data={"run_id": run_id,
+                                                                             "position": view.position}),
+                      dcc.Loading(html.Div(id={"role": "stats", "key": key}), type="dot",
+                                  parent_className="vbt-stats")], className="vbt-col"),
         ], className="vbt-cols"),
     ], id="config-loaded")
 
+
+def stats_panel(backend: UIBackend, run_id: str, position: int) -> tp.Any:
+    """`stats()` of a configuration as a table (its error, if it fails)."""
+    try:
+        stats = backend.stats(run_id, position)
+    except ERRORS_SHOWN as e:
+        return error_box(e, "stats()")
+    rows = [(str(k), v if isinstance(v, str) else str(cell_value(v))) for k, v in stats.items()]
+    return kv_table(rows, "config-stats")

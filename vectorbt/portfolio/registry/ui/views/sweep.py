@@ -1,8 +1,9 @@
 """The sweep view (`/sweep/<run_id>?x=&y=&metric=&reduce=&slice=&at=`): a metric of a sweep run as a heatmap
 over two parameters (`x`, `y`), in one slice of a third (`slice` at its `at`-th value, moved with the slider),
 reduced over the others (`reduce`); the metric against one parameter; parallel coordinates over every
-parameter and the metric. Clicking a heatmap cell or a point opens that configuration (the best of the cell)
-below: its equity, underwater chart, trades and stats.
+parameter and the metric. Clicking a heatmap cell or a point opens that configuration (the best of the cell),
+and clicking a line of the parallel coordinates opens the configuration of the line, below: its equity,
+underwater chart, trades and stats.
 """
 
 from dash import dcc, html
@@ -13,12 +14,10 @@ from vectorbt.portfolio.registry.run import check_run_id
 from vectorbt.portfolio.registry.spec import LIST_METRIC, METRIC_NAMES
 from vectorbt.portfolio.registry.ui.data import UIBackend
 from vectorbt.portfolio.registry.ui.figures import by_param_figure, heatmap_figure, message_figure, parcoords_figure
+from vectorbt.portfolio.registry.ui.sweeps import PARALLEL_LINES
 from vectorbt.portfolio.registry.ui.views.common import info_box, params_of, run_link
 
-__all__ = ["layout", "state_of", "clicked_position", "PARCOORDS_LINES"]
-
-PARCOORDS_LINES = 5_000
-"""Most configurations drawn in the parallel coordinates (the best ones by the metric)."""
+__all__ = ["layout", "state_of", "clicked_position"]
 
 
 def state_of(backend: UIBackend, run_id: str, search: str) -> tp.Dict[str, tp.Any]:
@@ -48,12 +47,21 @@ def _slice_value(backend: UIBackend, run_id: str, s: tp.Dict[str, tp.Any]) -> tp
 
 
 def clicked_position(backend: UIBackend, run_id: str, search: str, point: tp.Dict[str, tp.Any],
-                     line: bool) -> tp.Optional[int]:
-    """The configuration a click opens: the best of the heatmap cell, or of the point of the line, that the
-    point's labels (`x`, `y`) name in the view that the query string draws; None for an empty cell."""
+                     graph: str) -> tp.Optional[int]:
+    """The configuration a click on `graph` opens: for the heatmap (`"sweep-heatmap"`) or the line
+    (`"sweep-line"`), the best of the cell or point that the click's labels (`x`, `y`) name in the view that
+    the query string draws, None for an empty cell; for the parallel coordinates (`"sweep-parcoords"`), the
+    configuration of the line clicked: the point's number among the click targets of the view drawn (trace 0
+    of `figures.parcoords_figure`)."""
     run_id = check_run_id(run_id)
     s = state_of(backend, run_id, search)
-    if line:
+    if graph == "sweep-parcoords":
+        targets = backend.parallel(run_id, s["metric"]).targets
+        number = point.get("pointNumber")
+        if point.get("curveNumber") != 0 or not isinstance(number, int) or not 0 <= number < len(targets):
+            return None
+        return int(targets[number, 2])
+    if graph == "sweep-line":
         xs, _, positions = backend.by_param(run_id, s["x"], s["metric"], s["reduce"])
         labels = [label_text(v) for v in xs]
         i = labels.index(str(point.get("x"))) if str(point.get("x")) in labels else -1
@@ -112,16 +120,16 @@ def layout(backend: UIBackend, run_id: str, search: str) -> html.Div:
     else:
         heat = message_figure("one parameter: see the metric against it below")
     xs, values_by_x, positions = backend.by_param(run_id, s["x"], s["metric"], s["reduce"])
-    line = by_param_figure(s["x"], s["metric"], backend._rule(s["reduce"], s["metric"]), xs, values_by_x,
+    line = by_param_figure(s["x"], s["metric"], backend.rule(s["reduce"], s["metric"]), xs, values_by_x,
                            positions)
-    table = backend.sweep_table(run_id, s["metric"], limit=PARCOORDS_LINES)
-    parcoords = parcoords_figure(table, params, s["metric"])
-    shown = "" if record.n_columns <= PARCOORDS_LINES else f" (the best {PARCOORDS_LINES:,} of {record.n_columns:,})"
+    parcoords = parcoords_figure(backend.parallel(run_id, s["metric"]))
+    shown = "" if record.n_columns <= PARALLEL_LINES else f" (the best {PARALLEL_LINES:,} of {record.n_columns:,})"
     return html.Div([
         title,
         html.Div(controls, className="vbt-controls"),
         slider,
-        html.Div("Click a cell or a point to open its best configuration below.", className="vbt-muted"),
+        html.Div("Click a cell or a point to open its best configuration below; click a line of the parallel "
+                 "coordinates to open that configuration.", className="vbt-muted"),
         dcc.Store(id="sweep-run", data=run_id),
         dcc.Graph(id="sweep-heatmap", figure=heat, config={"displaylogo": False}),
         dcc.Graph(id="sweep-line", figure=line, config={"displaylogo": False}),
