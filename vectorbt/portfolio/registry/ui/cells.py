@@ -24,8 +24,8 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.plotting import label_text
 from vectorbt.portfolio.registry.spec import metric
 
-__all__ = ["json_value", "cell_value", "json_rows", "metric_text", "downsample", "sort_frame", "Page", "LRU",
-           "MAX_POINTS"]
+__all__ = ["json_value", "cell_value", "json_rows", "metric_text", "downsample", "sort_order", "sort_frame", "Page",
+           "LRU", "MAX_POINTS"]
 
 MAX_POINTS = 2_000
 """Most points a curve sends to the browser; longer curves are downsampled on the server (`downsample`)."""
@@ -120,20 +120,28 @@ def _sort_key(col: pd.Series) -> tp.Tuple[np.ndarray, np.ndarray]:
     return codes < 0, rank[codes]
 
 
-def sort_frame(frame: pd.DataFrame, sort: tp.Sequence[tp.Tuple[str, bool]]) -> pd.DataFrame:
-    """`frame` sorted by several columns (pairs of column and ascending), missing values last, ties in the order
-    of the frame; `ValueError` naming the columns for one that is not there."""
+def sort_order(frame: pd.DataFrame, sort: tp.Sequence[tp.Tuple[str, bool]],
+               rows: tp.Optional[np.ndarray] = None) -> np.ndarray:
+    """Positions of the rows of `frame` (those at `rows`, default all, in their order) sorted by several columns
+    (pairs of column and ascending), missing values last, ties in the order given; `ValueError` naming the
+    columns for one that is not there. Only the columns sorted by are read, so the frame is never copied."""
     for name, _ in sort:
         if name not in frame.columns:
             raise ValueError(f"sort: no column {name!r}; columns are: {', '.join(map(str, frame.columns))}")
+    rows = np.arange(len(frame)) if rows is None else np.asarray(rows, dtype=np.int64)
     if not sort:
-        return frame
+        return rows
     keys = []
     for name, ascending in reversed(sort):  # np.lexsort: the last key is the first to sort by
-        missing, rank = _sort_key(frame[name])
+        missing, rank = _sort_key(frame[name].iloc[rows])
         keys.append(rank if ascending else -rank)
         keys.append(missing)
-    return frame.iloc[np.lexsort(keys)]
+    return rows[np.lexsort(keys)]
+
+
+def sort_frame(frame: pd.DataFrame, sort: tp.Sequence[tp.Tuple[str, bool]]) -> pd.DataFrame:
+    """`frame` sorted as `sort_order` sorts it."""
+    return frame.iloc[sort_order(frame, sort)] if sort else frame
 
 
 @dataclass

@@ -115,7 +115,7 @@ class UIBackend(RunsTables, Sweeps):
         run_id = check_run_id(run_id)
         if deleted:
             return self.registry.store.read(run_id, deleted=True)
-        return self.registry.get(run_id)
+        return self._records.put(run_id, self.registry.get(run_id))  # the newest, for `_cached_record` too
 
     def _cached_record(self, run_id: str) -> RunRecord:
         """A run's record for its configurations and metrics, which never change (tags, notes and status may:

@@ -81,7 +81,7 @@ def _axis(values: pd.Series) -> tp.Tuple[np.ndarray, np.ndarray, tp.List[str]]:
     """Normalized heights of a parameter's values (numbers on a linear scale, other values evenly spaced in
     sorted order), and the heights and labels of the values to label."""
     numbers = pd.to_numeric(values, errors="coerce")
-    is_number = not numbers.isna().any() and not values.map(lambda v: isinstance(v, (bool, np.bool_))).any()
+    is_number = not numbers.isna().any() and not any(isinstance(v, (bool, np.bool_)) for v in pd.unique(values))
     if is_number:
         x = numbers.to_numpy(dtype=float)
         lo, hi = float(x.min()), float(x.max())
@@ -113,8 +113,7 @@ def _targets(y: np.ndarray, positions: np.ndarray, samples: int) -> np.ndarray:
         out.append(np.column_stack([np.full(len(rows), float(i)), y[rows, i], positions[rows]]))
     for i in range(y.shape[1] - 1):
         rows = np.flatnonzero(np.isfinite(y[:, i]) & np.isfinite(y[:, i + 1]))
-        _, first = np.unique(y[rows][:, [i, i + 1]], axis=0, return_index=True)
-        rows = rows[first]
+        rows = rows[~pd.DataFrame(y[rows][:, [i, i + 1]]).duplicated().to_numpy()]
         a, b = y[rows, i], y[rows, i + 1]
         for t in np.arange(1, samples + 1) / (samples + 1):
             out.append(np.column_stack([np.full(len(rows), i + t), a + t * (b - a), positions[rows]]))

@@ -6,9 +6,10 @@ The runs table is read from the store on every first block (a filter, a sort, th
 its last call, an `InMemoryStore` holds it), so a run registered, edited or deleted by another process shows
 at once. Only scrolling (the blocks after the first) reads the frame that the first block filtered and sorted,
 so that the rows do not shift while one scrolls. The filters are those of `RunRegistry.list` (the same checks of
-names, tags and statuses, the same `where` language through `vectorbt.portfolio.registry.query.apply_where`,
-the same columns, newest first), applied to the store's table directly, which spares what `list` does for a
-table it returns whole (sorting 100,000 run ids, cutting every note).
+names, tags and statuses, the same `where` language through `vectorbt.portfolio.registry.query.Query.mask`,
+the same columns, newest first), applied to the store's table directly: a filter and a sort compute the order of
+the rows kept, and a block takes its 100 rows, which spares what `list` does to a table it returns whole (sorting
+100,000 run ids, cutting every note, copying the rows kept).
 """
 
 from dataclasses import dataclass
@@ -20,10 +21,10 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.configs import rank_order
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params, preview_notes
 from vectorbt.portfolio.registry.plotting import label_text
-from vectorbt.portfolio.registry.query import apply_where, parse
+from vectorbt.portfolio.registry.query import parse
 from vectorbt.portfolio.registry.run import check_run_id
 from vectorbt.portfolio.registry.spec import INTERNAL_FIELDS, LIST_METRIC, default_ascending
-from vectorbt.portfolio.registry.ui.cells import LRU, Page, json_rows, sort_frame
+from vectorbt.portfolio.registry.ui.cells import LRU, Page, json_rows, sort_frame, sort_order
 from vectorbt.portfolio.registry.validation import check_tags
 
 __all__ = ["RunsQuery", "RunsTables", "PAGE_CACHE_SIZE"]
@@ -100,11 +101,10 @@ class RunsTables:
             return str(e)
         return None
 
-    def _filtered(self, query: RunsQuery) -> pd.DataFrame:
-        """The runs that `query` keeps, newest first, with the run id as a column and the columns `list` shows
-        (parameters that none of the runs has included)."""
-        if query.where and query.where.strip():
-            parse(query.where)  # a syntax error, before the table is read
+    def _filtered(self, query: RunsQuery) -> tp.Tuple[pd.DataFrame, np.ndarray]:
+        """The store's table as `list` shows it (the columns `list` shows, parameters that none of the runs has
+        included) and the positions of the rows that `query` keeps, newest first. The table is not copied."""
+        where = parse(query.where) if query.where and query.where.strip() else None  # a syntax error, first
         table = self.registry.store.table(deleted=query.deleted)  # oldest first, fresh
         masks = []
         for field in ("name", "status"):
@@ -119,32 +119,34 @@ class RunsTables:
             masks.append((table["created_at"] >= _parse_time(query.since, "since", end_of_day=False)).to_numpy())
         if query.until:
             masks.append((table["created_at"] < _parse_time(query.until, "until", end_of_day=True)).to_numpy())
-        if masks:
-            table = table[np.logical_and.reduce(masks)]
         frame = table.drop(columns=[*INTERNAL_FIELDS, *([] if query.deleted else ["deleted_at"])])
-        if query.where and query.where.strip():
-            frame = apply_where(frame, query.where)
-        return frame.iloc[::-1].reset_index()
+        rows = np.flatnonzero(np.logical_and.reduce(masks)) if masks else np.arange(len(frame))
+        if where is not None:  # over the rows the other filters keep, as `list` does
+            rows = rows[where.mask(frame if len(rows) == len(frame) else frame.iloc[rows])]
+        return frame, rows[::-1]
 
     def runs_page(self, query: RunsQuery, start: int = 0, end: int = 100,
                   sort: tp.Sequence[tp.Tuple[str, bool]] = ()) -> Page:
         """Rows `start` to `end` of the runs that `query` keeps, sorted by `sort` (pairs of column and
         ascending; default: newest first), as JSON rows (notes cut as `list` cuts them); and the number of rows
-        in all. A first block (`start` 0) reads the store's table again; later blocks read the frame of the
-        last first block of the same query and sort."""
+        in all. A first block (`start` 0) reads the store's table again; later blocks read the rows of the last
+        first block of the same query and sort."""
         key = ("runs", query, tuple(sort))
-        frame = self._frames.get(key) if start > 0 else None
-        if frame is None:
-            frame = self._frames.put(key, sort_frame(self._filtered(query), sort))
-        rows = json_rows(preview_notes(frame.iloc[max(0, int(start)):max(0, int(end))]))
-        return Page(rows=rows, count=len(frame), columns=[str(c) for c in frame.columns])
+        kept = self._frames.get(key) if start > 0 else None
+        if kept is None:
+            frame, rows = self._filtered(query)
+            kept = self._frames.put(key, (frame, sort_order(frame, sort, rows)))
+        frame, order = kept
+        block = frame.iloc[order[max(0, int(start)):max(0, int(end))]].reset_index()
+        return Page(rows=json_rows(preview_notes(block)), count=len(order),
+                    columns=["run_id", *map(str, frame.columns)])
 
     def runs_columns(self, deleted: bool = False) -> tp.List[str]:
         """Every column of the runs table: `run_id`, the run fields, the parameters that some run has, the
         metrics."""
+        frame, _ = self._filtered(RunsQuery(deleted=deleted))
         present = present_params(self.registry.store.table(deleted=deleted)["param_names"])
-        frame = drop_absent_params(self._filtered(RunsQuery(deleted=deleted)), present, keep=["run_id"])
-        return [str(c) for c in frame.columns]
+        return ["run_id", *map(str, drop_absent_params(frame, present).columns)]
 
     # ############# One run's tables ############# #
 
