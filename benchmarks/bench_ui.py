@@ -75,28 +75,27 @@ def rows(url: str, source: str, key: str, start: int = 0, end: int = 100,
     })
 
 
-def config_panel(url: str, run_id: str, position: int) -> tp.Dict[str, tp.Any]:
-    """The callback that loads one configuration: equity, underwater curve, trades and stats."""
+def _loader(url: str, request_role: str, output_role: str, run_id: str, position: int) -> tp.Dict[str, tp.Any]:
+    """A callback that loads something of one configuration: the page's store `{"role": request_role, ...}`
+    holding the configuration triggers it, and it fills `{"role": output_role, ...}`."""
     key = f"{run_id}:{position}"
-    req = {"role": "config-req", "key": key}
+    req = {"role": request_role, "key": key}
     return post(url, {
-        "output": '{"key":["MATCH"],"role":"config-panel"}.children',
-        "outputs": {"id": {"role": "config-panel", "key": key}, "property": "children"},
+        "output": '{"key":["MATCH"],"role":"' + output_role + '"}.children',
+        "outputs": {"id": {"role": output_role, "key": key}, "property": "children"},
         "inputs": [{"id": req, "property": "data", "value": {"run_id": run_id, "position": position}}],
         "changedPropIds": [json.dumps(req, sort_keys=True, separators=(",", ":")) + ".data"],
     })
+
+
+def config_panel(url: str, run_id: str, position: int) -> tp.Dict[str, tp.Any]:
+    """The callback that loads one configuration: equity, underwater curve and the number of trades."""
+    return _loader(url, "config-req", "config-panel", run_id, position)
 
 
 def stats_panel(url: str, run_id: str, position: int) -> tp.Dict[str, tp.Any]:
     """The callback that computes one configuration's `stats()` (asked for after its panel is drawn)."""
-    key = f"{run_id}:{position}"
-    req = {"role": "stats-req", "key": key}
-    return post(url, {
-        "output": '{"key":["MATCH"],"role":"stats"}.children',
-        "outputs": {"id": {"role": "stats", "key": key}, "property": "children"},
-        "inputs": [{"id": req, "property": "data", "value": {"run_id": run_id, "position": position}}],
-        "changedPropIds": [json.dumps(req, sort_keys=True, separators=(",", ":")) + ".data"],
-    })
+    return _loader(url, "stats-req", "stats", run_id, position)
 
 
 def equity_and_trades(url: str, run_id: str, position: int) -> tp.Dict[str, tp.Any]:
