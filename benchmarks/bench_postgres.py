@@ -11,9 +11,13 @@ Measured:
 1. `reg.register(pf)` of a small portfolio (250 x 1): median per run, FileStore and PostgreSQL.
 2. 8 processes x 250 registrations at once: runs per second, and that nothing was lost.
 3. 100,000 runs: `list(where=..., sort_by=..., limit=10)` in a fresh process (timed from opening the
-   registry, after imports), and in a warm client right after another client registered 100 more runs.
+   registry, after imports), with a `where` on a parameter (`fast`, which SQL leaves to pandas) and with one
+   that translates to SQL whole; and in a warm client right after another client registered 100 more runs
+   (5 rounds: median, and the range).
 4. `best(...)` over 1,000 runs x 1,000 configurations in a fresh process, with and without a `where` on a
    parameter.
+
+The machine's load average is printed before and after: on a shared machine, read the figures with it.
 """
 
 import argparse
@@ -38,6 +42,9 @@ from vectorbt.portfolio.registry.testing.servers import PostgresServer  # noqa: 
 from bench_registry import FRESH, fill_registry, sweep  # noqa: E402
 
 WHERE = "sharpe_ratio > 0 and fast < 20"
+SQL_WHERE = "sharpe_ratio > 0 and n_columns == 1"
+"""A `where` that translates to SQL whole: a fresh PostgreSQL client lets the server filter, sort and cut."""
+ROUNDS = 5
 
 
 def fresh(location: str, mode: str, repeat: int = 3) -> float:
@@ -64,7 +71,8 @@ def bulk_copy(files: RunRegistry, url: str, artifacts: tp.Optional[str] = None, 
     """The runs of a folder registry in a new PostgreSQL registry, inserted in one transaction (registering
     100,000 runs one by one takes most of an hour; what is measured, reading, does not depend on it). Without
     `configs`, the runs' configuration tables are left out (`list` does not read them)."""
-    from vectorbt.portfolio.registry.stores.postgres import PostgresStore, _row_values
+    from vectorbt.portfolio.registry.stores.postgres import PostgresStore
+    from vectorbt.portfolio.registry.stores.postgres_schema import row_values
 
     store = PostgresStore(url, artifacts=artifacts)
     ids = files.store.run_ids()
@@ -73,7 +81,7 @@ def bulk_copy(files: RunRegistry, url: str, artifacts: tp.Optional[str] = None, 
         record = files.store.read(run_id)
         blobs = {role: files.store.read_part(run_id, role) for role in record.parts if configs or role != "configs"}
         staged = store._stage(blobs)
-        values = _row_values(record)
+        values = row_values(record)
         runs.append((run_id, False, 0, record.metrics_bytes(), *values.values()))
         for role, (data, key) in staged.items():
             if key is not None and key not in objects:
@@ -181,20 +189,27 @@ def bench_many_runs(server: PostgresServer, n_runs: int) -> tp.List[tp.List[str]
         RunRegistry(url).list()  # the first reader saves a snapshot of the summary table
         results = {}
         for label, location in (("FileStore", files.store.root), ("PostgresStore", url)):
-            t_fresh = fresh(location, "list")
+            t_fresh, t_sql = fresh(location, "list"), fresh(location, "list-sql")
             warm, other = RunRegistry(location), RunRegistry(location)
             warm.list()
-            for k in range(100):  # another client registers 100 more runs
-                other.store.create(*make_run(k, name="more", params={"fast": k % 40, "slow": 100}))
-            t0 = time.perf_counter()
-            top = warm.list(where=WHERE, sort_by="total_return", limit=10)
-            t_warm = time.perf_counter() - t0
-            assert len(warm) == n_runs + 100 and len(top) == 10
-            results[label] = (t_fresh, t_warm)
-        for i, what in enumerate(("fresh process", "warm client, after another registered 100 more")):
+            times = []
+            for r in range(ROUNDS):
+                for k in range(100):  # another client registers 100 more runs
+                    other.store.create(*make_run(k, name="more", params={"fast": k % 40, "slow": 100}))
+                t0 = time.perf_counter()
+                top = warm.list(where=WHERE, sort_by="total_return", limit=10)
+                times.append(time.perf_counter() - t0)
+                assert len(top) == 10
+            assert len(warm) == n_runs + 100 * ROUNDS
+            results[label] = (t_fresh, t_sql, statistics.median(times), min(times), max(times))
+        for i, what in enumerate(("fresh process", f"fresh process, where={SQL_WHERE!r} (whole in SQL)")):
             f, p = results["FileStore"][i], results["PostgresStore"][i]
             rows.append([f"{n_runs:,} runs: list(where, sort_by, limit=10), {what}",
                          f"{p * 1e3:.0f} ms", f"{f * 1e3:.0f} ms", f"{p / f:.2f}x"])
+        (f, f_low, f_high), (p, p_low, p_high) = results["FileStore"][2:], results["PostgresStore"][2:]
+        rows.append([f"{n_runs:,} runs: the same, warm client, after another client registered 100 more "
+                     f"(median of {ROUNDS}, range)", f"{p * 1e3:.0f} ms ({p_low * 1e3:.0f} to {p_high * 1e3:.0f})",
+                     f"{f * 1e3:.0f} ms ({f_low * 1e3:.0f} to {f_high * 1e3:.0f})", f"{p / f:.2f}x"])
         rows.append([f"{n_runs:,} runs: building the PostgreSQL registry (one transaction, set-up)", f"{build:.0f} s",
                      "", ""])
     return rows
@@ -223,13 +238,18 @@ def main() -> None:
     import bench_registry
 
     bench_registry.FRESH = FRESH.replace('else:\n    out = reg.best', 'elif mode == "best-all":\n'
-                                         '    out = reg.best("sharpe_ratio", n=10)\nelse:\n    out = reg.best')
+                                         '    out = reg.best("sharpe_ratio", n=10)\n'
+                                         'elif mode == "list-sql":\n'
+                                         f'    out = reg.list(where={SQL_WHERE!r}, sort_by="total_return", limit=10)\n'
+                                         'else:\n    out = reg.best')
     globals()["FRESH"] = bench_registry.FRESH
+    print(f"load average at the start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
     with PostgresServer() as server:
         small = bench_small(server, 50 if args.quick else 300)
         writers = bench_writers(server, 8, 25 if args.quick else 250)
         many = bench_many_runs(server, 5_000 if args.quick else 100_000)
         best = bench_best(server, 100 if args.quick else 1_000, 100 if args.quick else 1_000)
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
     print("| measurement | ours | ratio to FileStore |")
     print("| --- | --- | --- |")
     for row in small + writers:

@@ -74,9 +74,9 @@ class TestPostgresStore(MultiProcessStoreSuite):
         return database_state(store)
 
     def allow_leftover_removal(self, monkeypatch):
-        from vectorbt.portfolio.registry.stores import postgres
+        from vectorbt.portfolio.registry.stores import postgres_objects
 
-        monkeypatch.setattr(postgres, "LEFTOVER_GRACE_SECONDS", 0.0)
+        monkeypatch.setattr(postgres_objects, "LEFTOVER_GRACE_SECONDS", 0.0)
 
 
 class TestPostgresStoreS3(TestPostgresStore):
@@ -207,10 +207,10 @@ def test_a_polling_client_misses_nothing_under_8_writers(pg_url, tmp_path):
 
 def test_warm_client_fetches_only_what_changed(pg_url, monkeypatch):
     from vectorbt.portfolio.registry.index import SummaryIndex
-    from vectorbt.portfolio.registry.stores import postgres
+    from vectorbt.portfolio.registry.stores import postgres_feed
     from vectorbt.portfolio.registry.testing import make_run
 
-    monkeypatch.setattr(postgres, "REBASE_ROWS", 5)  # the first read (20 rows) is folded into a columnar base
+    monkeypatch.setattr(postgres_feed, "REBASE_ROWS", 5)  # the first read (20 rows) is folded into a columnar base
 
     writer, reader = _open(pg_url), _open(pg_url)
     ids = []
@@ -384,7 +384,7 @@ def test_orphaned_objects_are_found_and_removed(pg_url, tmp_path, monkeypatch):
     a leftover for `check` (not repairable while young), which `repair` removes once old enough; purging a run
     removes its object unless another run shares it."""
     from vectorbt.portfolio.registry import RunRegistry
-    from vectorbt.portfolio.registry.stores import postgres
+    from vectorbt.portfolio.registry.stores import postgres_objects
     from vectorbt.portfolio.registry.testing import make_run
 
     store = _open(pg_url, artifacts=f"file://{tmp_path}/objects")
@@ -400,7 +400,7 @@ def test_orphaned_objects_are_found_and_removed(pg_url, tmp_path, monkeypatch):
     problems = store.check()
     assert [(p.kind, p.path, p.repairable) for p in problems] == [("leftover", orphan, False)]
     assert reg.repair() == [] and orphan in store._objects().list()
-    monkeypatch.setattr(postgres, "LEFTOVER_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(postgres_objects, "LEFTOVER_GRACE_SECONDS", 0.0)
     assert reg.repair() == [f"removed leftover object {orphan}"] and store.check() == []
     reg.delete(a.run_id, purge=True)
     assert len(store._objects().list()) == 1
@@ -418,10 +418,10 @@ def test_fresh_clients_start_from_a_snapshot(pg_url, monkeypatch):
     it and the changes since (updates, trashes and purges after it included), and gets the same table."""
     import pandas as pd
 
-    from vectorbt.portfolio.registry.stores import postgres
+    from vectorbt.portfolio.registry.stores import postgres_feed
     from vectorbt.portfolio.registry.testing import make_run
 
-    monkeypatch.setattr(postgres, "SNAPSHOT_EVERY", (10, 0.0))
+    monkeypatch.setattr(postgres_feed, "SNAPSHOT_EVERY", (10, 0.0))
     writer = _open(pg_url)
     ids = []
     for k in range(25):
@@ -436,8 +436,8 @@ def test_fresh_clients_start_from_a_snapshot(pg_url, monkeypatch):
     writer.trash(ids[24], datetime.now(timezone.utc))
     writer.purge(ids[24])
     read_rows = []
-    real_apply = postgres.PostgresStore._apply
-    monkeypatch.setattr(postgres.PostgresStore, "_apply",
+    real_apply = postgres_feed.WarmTable.apply
+    monkeypatch.setattr(postgres_feed.WarmTable, "apply",
                         lambda self, changes: read_rows.append(len(changes)) or real_apply(self, changes))
     fresh = _open(pg_url, read_only=True)
     table = fresh.table()
@@ -501,8 +501,11 @@ def test_where_in_sql_selects_what_filestore_selects(same_runs, where):
         fresh = _open(url, read_only=True)
         got = fresh.select(query, deleted=deleted)
         assert list(got.index) == list(expected.index), where
-        assert list(got.columns) == list(expected.columns)
-        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+        # over rows selected in SQL, parameter columns that none of them has are left out (list drops them too)
+        absent = [c for c in expected.columns if c not in got.columns]
+        assert list(got.columns) == [c for c in expected.columns if c not in absent]
+        assert not any(c in names for names in expected["param_names"] for c in absent)
+        pd.testing.assert_frame_equal(got, expected[got.columns], check_dtype=False)
         fresh.table()
         pd.testing.assert_frame_equal(fresh.select(query, deleted=deleted), expected)  # warm: exact
         fresh.close()
@@ -523,3 +526,173 @@ def test_where_translation():
     c = translate(parse("name == \"x'); DROP TABLE vbtr_runs; --\"").root)
     assert c.params == ("x'); DROP TABLE vbtr_runs; --",) and "DROP" not in c.sql
     assert translate(parse("name.str.contains('a')").root) is None
+
+
+
+_LISTS = [  # list(**kwargs), whether a fresh client answers it in SQL, and how many rows it then decodes
+    ({"where": "sharpe_ratio > -10", "sort_by": "total_return", "limit": 2}, True, 2),
+    ({"where": "'btc' in tags", "sort_by": "sharpe_ratio", "ascending": True, "limit": 1}, True, 1),
+    ({"name": ["single", "single_b"], "sort_by": "created_at", "ascending": False}, True, 2),
+    ({"status": "candidate"}, True, 1),
+    ({"limit": 2}, True, 2),
+    ({"tags": ["btc"], "where": "fee > 0.0005 or n > 2"}, True, 2),  # narrowed by the tag, the rest in pandas
+    ({"where": "n_columns >= 1 and fee < 0.01", "sort_by": "fee", "limit": 3}, True, 4),  # sorted in pandas
+    ({"sort_by": "name", "limit": 2}, False, None),  # text sorts by collation in SQL: every row is needed
+    ({"deleted": True, "sort_by": "deleted_at"}, False, None),  # nothing narrows the rows
+]
+
+
+@pytest.mark.parametrize("kwargs, in_sql, decoded_rows", _LISTS)
+def test_a_fresh_client_lists_in_sql(same_runs, monkeypatch, kwargs, in_sql, decoded_rows):
+    """`list` on a client that has not read the summary table: the server filters, sorts and cuts where the
+    query translates (the client decodes the rows it shows, never the whole table), narrows where it does not,
+    and the client reads the table when nothing narrows the rows; `list` shows what it shows on `FileStore`."""
+    import pandas as pd
+
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.stores import postgres_sql
+
+    files, url = same_runs
+    decoded = []
+    real = postgres_sql.rows_to_frame
+    monkeypatch.setattr(postgres_sql, "rows_to_frame", lambda rows: decoded.append(len(rows)) or real(rows))
+    reg = RunRegistry(_open(url, read_only=True))
+    pd.testing.assert_frame_equal(reg.list(**kwargs), RunRegistry(files).list(**kwargs), check_dtype=False)
+    assert reg.store._table.loaded is not in_sql
+    assert decoded == ([decoded_rows] if in_sql else [])
+
+
+def test_a_fresh_client_reads_the_table_when_sql_cannot_narrow_enough(pg_url, monkeypatch):
+    """Past `FRESH_ROWS` rows, or with nothing that narrows them, a fresh client reads the summary table (from
+    its snapshot) instead of decoding rows one by one; it answers the same."""
+    import pandas as pd
+
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.stores import postgres_sql
+    from vectorbt.portfolio.registry.testing import make_run
+
+    monkeypatch.setattr(postgres_sql, "FRESH_ROWS", 3)
+    writer = _open(pg_url)
+    for k in range(6):
+        writer.create(*make_run(k, name="ab"[k % 2], params={"fast": k}))
+    for kwargs, loads in (({"name": "a", "sort_by": "sharpe_ratio", "limit": 2}, False), ({"name": "a"}, False),
+                          ({"where": "fast < 5"}, True), ({"where": "sharpe_ratio > -99"}, True),
+                          ({"sort_by": "fast", "limit": 1}, True), ({}, True)):
+        reg = RunRegistry(_open(pg_url, read_only=True))
+        pd.testing.assert_frame_equal(reg.list(**kwargs), RunRegistry(writer).list(**kwargs), check_dtype=False)
+        assert reg.store._table.loaded == loads, kwargs
+
+
+# ############# gc and objects that no run refers to ############# #
+
+
+def _die_after_upload(store):
+    """Make `store`'s `create` upload its portfolio and then fail before its run commits (as a writer that died
+    there: its transaction rolled back, its object left behind)."""
+    real = store._insert_parts
+
+    def upload_then_die(cur, run_id, stored):
+        real(cur, run_id, stored)
+        raise RuntimeError("the writer died after its upload")
+
+    store._insert_parts = upload_then_die
+
+
+def test_gc_removes_objects_that_no_run_refers_to(pg_url, tmp_path, monkeypatch):
+    """A writer died after uploading: `check` finds its object; `gc` leaves it while young (its run may be
+    being written) and removes it once older than the grace, never the object of a live run; it also finishes
+    a purge cut short."""
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.stores import postgres_objects
+    from vectorbt.portfolio.registry.stores.artifacts import object_key
+    from vectorbt.portfolio.registry.testing import make_run
+
+    artifacts = f"file://{tmp_path}/objects"
+    store = _open(pg_url, artifacts=artifacts)
+    reg = RunRegistry(store)
+    live, live_parts = make_run(0, name="live")
+    store.create(live, live_parts)
+    kept = object_key(live_parts["portfolio"])
+    dying = _open(pg_url, artifacts=artifacts)
+    _die_after_upload(dying)
+    dead, dead_parts = make_run(1, name="dead")
+    with pytest.raises(RuntimeError, match="died"):
+        dying.create(dead, dead_parts)
+    orphan = object_key(dead_parts["portfolio"])
+    assert dead.run_id not in store and set(store._objects().list()) == {kept, orphan}
+    assert [(p.kind, p.path, p.repairable) for p in store.check()] == [("leftover", orphan, False)]
+    assert reg.gc() == [] and set(store._objects().list()) == {kept, orphan}  # young: left alone
+    monkeypatch.setattr(postgres_objects, "LEFTOVER_GRACE_SECONDS", 0.0)
+    assert reg.gc() == [] and set(store._objects().list()) == {kept}
+    assert store.check() == [] and reg.check() == []
+    assert store.read_part(live.run_id, "portfolio") == live_parts["portfolio"]
+    gone, gone_parts = make_run(2, name="gone")
+    store.create(gone, gone_parts)
+    reg.delete(gone.run_id)
+    with monkeypatch.context() as m:  # the purge commits, and its client dies before removing the object
+        m.setattr(postgres_objects.ObjectParts, "_release", lambda self, key, orphan=False: False)
+        assert reg.gc() == [gone.run_id]
+    assert [(p.kind, p.path) for p in store.check()] == [("leftover", object_key(gone_parts["portfolio"]))]
+    assert reg.gc() == [] and store.check() == [] and set(store._objects().list()) == {kept}
+    assert store.read_part(live.run_id, "portfolio") == live_parts["portfolio"]
+
+
+def test_gc_never_removes_the_object_of_a_run_being_written(pg_url, tmp_path, monkeypatch):
+    """With no grace at all, `gc` runs over and over while another client registers runs whose uploads wait a
+    while before their commit: each object it finds before its run commits is left alone (the writer holds the
+    object's row lock from before its upload to its commit), so every run reads back whole. The object of a
+    writer that died is removed."""
+    import threading
+
+    from vectorbt.portfolio.registry import RunRegistry
+    from vectorbt.portfolio.registry.stores import postgres_objects
+    from vectorbt.portfolio.registry.testing import make_run
+
+    monkeypatch.setattr(postgres_objects, "LEFTOVER_GRACE_SECONDS", 0.0)
+    artifacts = f"file://{tmp_path}/objects"
+    collector, writer = RunRegistry(_open(pg_url, artifacts=artifacts)), _open(pg_url, artifacts=artifacts)
+    objects, real_ensure = writer._objects(), writer._objects().ensure
+    uploaded = threading.Event()
+
+    def slow_ensure(key, data):
+        real_ensure(key, data)
+        uploaded.set()
+        time.sleep(0.3)  # uploaded, not yet committed
+
+    objects.ensure = slow_ensure
+    skipped, real_release = [], postgres_objects.ObjectParts._release
+
+    def release(self, key, orphan=False):
+        removed = real_release(self, key, orphan)
+        if not removed:
+            skipped.append(key)
+        return removed
+
+    monkeypatch.setattr(postgres_objects.ObjectParts, "_release", release)
+    written, errors = [], []
+
+    def write():
+        try:
+            for k in range(6):
+                record, parts = make_run(10 + k, name="w")
+                writer.create(record, parts)
+                written.append((record.run_id, parts["portfolio"]))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert uploaded.wait(30)
+    removed = []
+    while thread.is_alive():
+        removed += collector.store.remove_orphans()
+    thread.join()
+    assert errors == [] and removed == [] and skipped  # objects in flight were found, and left alone
+    reader = _open(pg_url, artifacts=artifacts)
+    assert [reader.read_part(run_id, "portfolio") for run_id, _ in written] == [p for _, p in written]
+    assert collector.check() == []
+    dying = _open(pg_url, artifacts=artifacts)
+    _die_after_upload(dying)
+    with pytest.raises(RuntimeError):
+        dying.create(*make_run(99, name="dead"))
+    assert collector.gc() == [] and len(reader._objects().list()) == len(written) and collector.check() == []

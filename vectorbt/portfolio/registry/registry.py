@@ -32,13 +32,14 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import integrity
 from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_run_configs
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
-from vectorbt.portfolio.registry.index import drop_absent_params, present_params, preview_notes, sort_rows
+from vectorbt.portfolio.registry.index import drop_absent_params, present_params, preview_notes
 from vectorbt.portfolio.registry.integrity import ENV_KEY
 from vectorbt.portfolio.registry.portfolio_format import file_reader, load_portfolio
-from vectorbt.portfolio.registry.query import apply_where, parse
+from vectorbt.portfolio.registry.query import parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id
 from vectorbt.portfolio.registry.spec import (
+    CONFIGS,
     INTERNAL_FIELDS,
     METRIC_NAMES,
     PORTFOLIO,
@@ -61,7 +62,24 @@ __all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_URL", "ENV_KEY"]
 
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.migration import MigrationReport
+    from vectorbt.portfolio.registry.query import Query
     from vectorbt.portfolio.registry.transfer import TransferReport
+
+class _Fetched:
+    """A store as `configs.read_run_configs` sees it, for one run whose `"configs"` part was fetched already
+    (`RunStore.read_parts`): that part as fetched, the rest from the store."""
+
+    def __init__(self, store: RunStore, run_id: str, data: bytes) -> None:
+        self.store, self.run_id, self.data = store, run_id, data
+
+    def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
+        if run_id == self.run_id and role == CONFIGS and not deleted:
+            return self.data
+        return self.store.read_part(run_id, role, deleted=deleted)
+
+    def read(self, run_id: str, deleted: bool = False) -> RunRecord:
+        return self.store.read(run_id, deleted=deleted)
+
 
 class RunRegistry:
     """A registry of vectorbt backtests.
@@ -310,27 +328,39 @@ class RunRegistry:
         parent: tp.Optional[str] = None,
         deleted: bool = False,
     ) -> pd.DataFrame:
-        table = self.store.table(deleted=deleted)
-        if name is not None:
-            names = check_tags(name, "name")
-            table = table[table["name"].isin(names)]
-        if tags is not None:
-            wanted = set(check_tags(tags))
-            table = table[[wanted.issubset(t) for t in table["tags"]]]
-        if status is not None:
-            statuses = check_tags(status, "status")
-            table = table[table["status"].isin(statuses)]
-        if parent is not None:
-            table = table[table["parent"] == parent]
-        return table
+        """The summary rows of the runs that `name`, `tags`, `status` and `parent` keep (validated here,
+        selected by the store)."""
+        return self.store.select(None, deleted, **self._filters(name, tags, status, parent))
 
     @staticmethod
-    def _query(frame: pd.DataFrame, where: tp.Optional[str]) -> pd.DataFrame:
+    def _filters(
+        name: tp.Union[None, str, tp.Sequence[str]],
+        tags: tp.Optional[tp.Sequence[str]],
+        status: tp.Union[None, str, tp.Sequence[str]],
+        parent: tp.Optional[str],
+    ) -> tp.Dict[str, tp.Any]:
+        """The run filters of `list` and `best`, checked, as `RunStore.select` takes them."""
+        return {
+            "name": None if name is None else check_tags(name, "name"),
+            "tags": None if tags is None else check_tags(tags),
+            "status": None if status is None else check_tags(status, "status"),
+            "parent": parent,
+        }
+
+    @staticmethod
+    def _where(where: tp.Optional[str]) -> tp.Optional["Query"]:
+        """`where` parsed and checked (`query.parse`: never run as code), or None."""
         if where is None:
-            return frame
+            return None
         if not isinstance(where, str) or not where.strip():
             raise TypeError("where: expected a query string such as \"sharpe_ratio > 1 and fast < 20\"")
-        return apply_where(frame, where)  # parsed and checked: never run as code
+        return parse(where)
+
+    @classmethod
+    def _query(cls, frame: pd.DataFrame, where: tp.Optional[str]) -> pd.DataFrame:
+        """The rows of `frame` that `where` keeps (all if None)."""
+        query = cls._where(where)
+        return frame if query is None else query.apply(frame)
 
     def list(
         self,
@@ -366,23 +396,44 @@ class RunRegistry:
             deleted: List the runs in the trash instead (with `deleted_at`).
         """
         limit = check_count(limit, "limit")
-        frame = self._runs(name, tags, status, parent, deleted)
-        param_names = frame["param_names"]
+        filters = self._filters(name, tags, status, parent)
+        query = self._where(where)
         hidden = [*INTERNAL_FIELDS, *([] if deleted else ["deleted_at"])]
-        frame = self._query(frame.drop(columns=hidden), where)
-        if sort_by is None:
-            frame = frame.sort_index(ascending=ascending)
-        else:
-            frame = sort_rows(frame, sort_by, ascending)
-        if limit is not None:
-            frame = frame.iloc[:limit]
-        frame = preview_notes(frame)
-        return drop_absent_params(frame, present_params(param_names.loc[frame.index]))
+        # the store selects, sorts and cuts (a database in SQL where the query translates); never shown:
+        # the internal fields, which the query cannot name either
+        frame = self.store.select(query, deleted, **filters, sort_by=sort_by, ascending=ascending, limit=limit,
+                                  hidden=hidden)
+        param_names = frame["param_names"]
+        frame = preview_notes(frame.drop(columns=hidden))
+        return drop_absent_params(frame, present_params(param_names))
 
     def _configs(self, run_ids: tp.Sequence[str]) -> ConfigFrame:
         """The configurations of the runs `run_ids`, through the cache: each run's `"configs"` part, or its
-        record for runs without one (see `configs.read_run_configs`)."""
-        return self._config_cache.frame(list(run_ids), lambda run_id: read_run_configs(self.store, run_id))
+        record for runs without one (see `configs.read_run_configs`). The parts of the runs that the cache
+        lacks are asked of the store at once (`RunStore.read_parts`: one query on a database) and read as they
+        arrive."""
+        ids = list(run_ids)
+        held = set(self._config_cache)
+        wanted = [r for r in ids if r not in held]
+        order = {run_id: i for i, run_id in enumerate(wanted)}
+        parts = iter(self.store.read_parts(wanted, CONFIGS) if wanted else ())
+        arrived: tp.Dict[str, bytes] = {}
+
+        def read(run_id: str) -> tp.Any:
+            if run_id not in arrived and run_id in order:
+                for got, data in parts:  # in the order asked, up to this run (a run left out has no such part)
+                    arrived[got] = data
+                    if order.get(got, -1) >= order[run_id]:
+                        break
+            data = arrived.pop(run_id, None)
+            return read_run_configs(self.store if data is None else _Fetched(self.store, run_id, data), run_id)
+
+        try:
+            return self._config_cache.frame(ids, read)
+        finally:
+            close = getattr(parts, "close", None)
+            if close is not None:
+                close()
 
     def best(
         self,
@@ -498,7 +549,14 @@ class RunRegistry:
 
     def gc(self, older_than: tp.Union[None, str, float, timedelta] = None) -> tp.List[str]:
         """Remove runs from the trash for good: all of them, or those deleted more than `older_than` ago
-        (a `timedelta`, a number of days, or a string such as `"7d"`). Returns the purged run ids."""
+        (a `timedelta`, a number of days, or a string such as `"7d"`). Returns the purged run ids.
+
+        A store that keeps parts apart from its records also removes then what no run refers to any more: a
+        `PostgresStore` with object storage removes the objects whose writer died after uploading them, and
+        those of a purge cut short (`PostgresStore.remove_orphans`). It removes an object only once it is older
+        than its grace period (`postgres_objects.LEFTOVER_GRACE_SECONDS`, an hour), and only under the object's
+        row lock, which a client writing a run holds from before its upload until its commit: an object whose
+        run is being written is never removed, however young the transaction writing it."""
         self.store.check_writable()
         age = parse_age(older_than)
         trash = self.store.table(deleted=True)
@@ -508,6 +566,9 @@ class RunRegistry:
             if age is None or now - deleted_at.to_pydatetime() > age:
                 self.store.purge(run_id)
                 purged.append(run_id)
+        remove_orphans = getattr(self.store, "remove_orphans", None)  # stores with parts apart from records
+        if callable(remove_orphans):
+            remove_orphans()
         return purged
 
     # ############# Figures ############# #

@@ -28,8 +28,8 @@ Every store, whatever it keeps its data in, guarantees:
   `DuplicateRunError`; writes to a read-only store raise `ReadOnlyError`; stored data that cannot be read
   raises `IntegrityError` naming the run and the part; data of a newer format raises `SchemaVersionError`;
   failures of the medium propagate as `OSError`.
-- **Listing is cheap.** `table` answers from a derived index, without reading parts and without parsing
-  every run's metadata on each call.
+- **Listing is cheap.** `table` and `select` answer from a derived index, without reading parts and without
+  parsing every run's metadata on each call.
 - **Concurrency.** Several threads may use one store object at once. A store shared between processes
   (a folder, a database) also guarantees that `create` never conflicts, that concurrent `update`s of the same
   run are serialized so that none is lost, and that a reader sees every run created before its call started.
@@ -44,11 +44,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.errors import DuplicateRunError, ReadOnlyError
+from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, ReadOnlyError, RunNotFoundError
+from vectorbt.portfolio.registry.index import sort_rows
 from vectorbt.portfolio.registry.run import RunRecord
+from vectorbt.portfolio.registry.spec import PARTS
 
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.query import Query
@@ -194,14 +197,82 @@ class RunStore(ABC):
         """The summary table: one row per live run (or per run in the trash), indexed by `run_id` and sorted
         by it (oldest first); see the module docstring for its columns. A fresh copy on every call."""
 
-    def select(self, where: tp.Optional["Query"] = None, deleted: bool = False) -> pd.DataFrame:
-        """The rows of `table(deleted)` that the parsed query `where` keeps (all rows if it is `None`).
+    def select(
+        self,
+        where: tp.Optional["Query"] = None,
+        deleted: bool = False,
+        *,
+        name: tp.Optional[tp.Sequence[str]] = None,
+        tags: tp.Optional[tp.Sequence[str]] = None,
+        status: tp.Optional[tp.Sequence[str]] = None,
+        parent: tp.Optional[str] = None,
+        sort_by: tp.Optional[str] = None,
+        ascending: bool = True,
+        limit: tp.Optional[int] = None,
+        hidden: tp.Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """Rows of `table(deleted)`: those the filters and the parsed query `where` keep, sorted, the first `limit`.
 
-        This implementation filters the table in pandas; a store that can evaluate (part of) a query where it
-        keeps the data, such as a database, overrides it. The result must equal this one. Raises `ValueError`
-        when the query names a column the table does not have."""
+        What `RunRegistry.list` shows is this selection. The caller validates its arguments (names and tags as
+        lists of strings, `limit` a count); the store only selects:
+
+        - `name`, `status`: keep the runs whose name (status) is one of these; `tags`: the runs carrying all of
+          these tags; `parent`: the runs whose parent is this run id. `None` keeps every run.
+        - `where`: keep the rows the query selects (`Query.apply`), evaluated over the rows the filters kept, on
+          the table's columns except `hidden` (the index, `run_id`, included). A query naming a column that is
+          not there raises the `ValueError` of `Query.check`, listing the columns that are.
+        - `sort_by`: a column (not `hidden`) or `"run_id"`, sorted as `index.sort_rows` sorts (NaN last, ties in
+          their order, oldest run first); `None` sorts by run id. `ascending` gives the order. An unknown column
+          raises the `ValueError` of `sort_rows`.
+        - `limit`: keep the first `limit` rows (all if `None`).
+
+        Returns those rows with every column of the table, `hidden` ones included (the caller shows what it
+        wants), as a fresh copy. Without arguments: `table(deleted)`.
+
+        This implementation does it all in pandas over `table(deleted)`. A store that can select where it keeps
+        the data (a database) overrides it; its rows, their order and their values must equal these."""
         frame = self.table(deleted=deleted)
-        return frame if where is None else where.apply(frame)
+        keep = np.ones(len(frame), dtype=bool)
+        if name is not None:
+            keep &= frame["name"].isin(list(name)).to_numpy(dtype=bool)
+        if tags is not None:
+            wanted = set(tags)
+            keep &= np.fromiter((wanted.issubset(t) for t in frame["tags"]), dtype=bool, count=len(frame))
+        if status is not None:
+            keep &= frame["status"].isin(list(status)).to_numpy(dtype=bool)
+        if parent is not None:
+            keep &= (frame["parent"] == parent).to_numpy(dtype=bool)
+        if not keep.all():
+            frame = frame[keep]
+        shown = frame.drop(columns=list(hidden)) if hidden else frame
+        if where is not None:
+            shown = where.apply(shown)
+        if sort_by is not None:
+            shown = sort_rows(shown, sort_by, ascending)
+        elif not ascending:
+            shown = shown.sort_index(ascending=False)
+        if limit is not None:
+            shown = shown.iloc[:limit]
+        return frame.loc[shown.index] if hidden else shown
+
+    def read_parts(self, run_ids: tp.Sequence[str], role: str,
+                   deleted: bool = False) -> tp.Iterator[tp.Tuple[str, bytes]]:
+        """The parts `role` of many runs: `(run_id, bytes)` for each of `run_ids` that is live (or, with
+        `deleted`, in the trash) and has that part, in the order given, each as `read_part` returns it. Runs that
+        do not qualify (unknown or malformed ids, a run in the other place, no such part) are left out:
+        `read_part` says why. `RunRegistry.best` reads the `"configs"` parts of all the runs it ranks so.
+
+        A generator: parts are read as it is consumed, and a consumer may stop early. This implementation calls
+        `read_part` run by run; a store that can fetch many parts at once (a database, in one query) overrides
+        it. Raises `ValueError` for a role that is not in `spec.PARTS`, and what the medium raises (`OSError`)."""
+        if role not in PARTS:
+            raise ValueError(f"role: {role!r} is not a part of a run; parts are {', '.join(PARTS)}")
+        for run_id in run_ids:
+            try:
+                data = self.read_part(run_id, role, deleted=deleted)
+            except (RunNotFoundError, IntegrityError):
+                continue
+            yield run_id, data
 
     # ############# Maintenance ############# #
 

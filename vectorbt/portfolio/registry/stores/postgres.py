@@ -11,35 +11,24 @@ reg = RunRegistry(PostgresStore("postgresql://alice@db.example/runs",
 Needs psycopg 3 (and fsspec, s3fs for object storage): the `team` extra. Nothing of them is imported before a
 store is opened.
 
-## Tables
+The store is split by role over the modules beside this one:
 
-The schema is created on first use (under an advisory lock, so several clients may open a new database at
-once) and versioned in `vbtr_info` (`STORE_SCHEMA_VERSION`; a newer one is refused with `SchemaVersionError`).
+- `postgres_schema`: the tables (described there), their version, the values of a run's row, the pool of
+  connections and the counter that numbers changes in commit order;
+- `postgres_feed`: the change feed, the snapshots of the summary table, and the table each client keeps warm
+  from them (`WarmTable`), with selections answered from it;
+- `postgres_sql`: `where`, the run filters and the sort in SQL, and selections answered in SQL;
+- `postgres_objects`: portfolios in object storage, and the objects that no run refers to.
 
-- `vbtr_runs`, one row per run (live or in the trash): the record (`meta`, `metrics`, as a `FileStore` keeps
-  them), its summary row (`summary`) and, for queries, the summary's fields as columns: `name`, `created_at`,
-  `tags` (`text[]`), ..., `params` (`jsonb`), one `double precision` column per metric (`m_<metric>`); `seq`,
-  the change that last touched it.
-- `vbtr_parts`, one row per part of a run: `size`, `sha256` and either the bytes (`data`) or the key of an
-  object (`object`).
-- `vbtr_objects`, one row per object in object storage: an object is removed only under the lock of its row,
-  when no part refers to it.
-- `vbtr_purged`, one row per purged run: the change that removed it.
-- `vbtr_counter`, one row: the number of the last change.
-- `vbtr_snapshots`: the summary table of all runs as of a change, column-wise
-  (`vectorbt.portfolio.registry.index.snapshot_bytes`), so that a fresh client of 100,000 runs reads one value and
-  the changes since, not 100,000 rows. Derived: any writable client writes a new one when many changes piled up
-  since the last (`SNAPSHOT_EVERY`).
+## Reading
 
-## The change sequence
-
-Every writing transaction ends by incrementing the one-row counter and stamping what it changed with the new
-value. The row lock on the counter is held until commit, so the numbers are handed out in commit order: when a
-client has seen change `n`, every change numbered below `n` is visible to it too. (A `bigserial` column would
-number changes in the order they began; a transaction that began earlier but commits later would then be
-skipped by a client that already moved past its number.) Each client keeps the summary table in memory
-(`vectorbt.portfolio.registry.index.SummaryIndex`) and asks, on each call, only for the runs changed and the
-runs purged since the last change it saw: one query, usually returning nothing.
+`table`, `len` and `in` bring the client's summary table up to date (one query for what changed since its last
+call) and answer from it. `select` (what `RunRegistry.list` shows) answers from that table when the client holds
+it, reading only the columns that the filters, the query and the sort name, and copying only the rows returned.
+A client that has not read the table asks the server instead, which filters, sorts and cuts in SQL where the
+query translates (`postgres_sql.fresh_select`); the client reads the table when SQL cannot narrow the rows
+enough. `read_parts` fetches the parts of many runs in one query, streamed by a thread while the caller reads
+them (`best` reads the configurations of every run it ranks so).
 
 ## Writing
 
@@ -47,10 +36,11 @@ Writers retry serialization failures and deadlocks with a bounded, jittered back
 transaction: visible completely or not at all. In object-storage mode the transaction locks the row of the
 portfolio's object (named by its sha256, `vectorbt.portfolio.registry.stores.artifacts`), uploads it unless it
 is there already (another run shares it), and only then commits the run. An upload whose writer died before
-the commit leaves an object that no row knows: `check` reports it as a leftover, `repair` removes it once it is
-older than `LEFTOVER_GRACE_SECONDS`. A purge removes objects that
-no other run shares, after its commit, each under its row's lock (a purge cut short leaves the row marked,
-which `check` reports and `repair` finishes).
+the commit leaves an object that no row knows: `check` reports it as a leftover; `repair` and `RunRegistry.gc`
+(`remove_orphans`) remove it once it is older than `LEFTOVER_GRACE_SECONDS`, under the object's row lock, so
+that an object whose run another client is writing is never taken for one (see `postgres_objects`). A purge
+removes objects that no other run shares, after its commit, each under its row's lock (a purge cut short
+leaves the row marked, which `check` reports and `repair` and `gc` finish).
 
 A lost connection or a server restart raises `ConnectionError` (an `OSError`) naming the store with its password
 hidden; the transaction is rolled back by the server, and the next call connects again.
@@ -60,45 +50,46 @@ live run's (`DuplicateRunError` naming it): an advisory lock on the identity ser
 partial unique index on the identities of the runs created so stands behind it.
 """
 
-import contextlib
-import hashlib
-import json
-import os
+import queue
 import random
-import re
 import sys
 import threading
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
-from vectorbt.portfolio.registry.errors import (
-    DuplicateRunError,
-    IntegrityError,
-    NotARegistryError,
-    ReadOnlyError,
-    RegistryError,
-    RunNotFoundError,
-    SchemaVersionError,
-)
-from vectorbt.portfolio.registry.index import SummaryIndex, read_snapshot, snapshot_bytes
+from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, ReadOnlyError, RegistryError
+from vectorbt.portfolio.registry.errors import RunNotFoundError, SchemaVersionError
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, summary_row
-from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES, PARTS, PORTFOLIO
+from vectorbt.portfolio.registry.spec import PARTS
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.location import redact
-from vectorbt.portfolio.registry.stores.postgres_sql import set_metric_columns
+from vectorbt.portfolio.registry.stores.postgres_feed import WarmTable, select_rows
+from vectorbt.portfolio.registry.stores.postgres_objects import (
+    _OBJECT_ROWS,
+    ARTIFACT_ROLES,
+    LEFTOVER_GRACE_SECONDS,
+    ObjectParts,
+)
+from vectorbt.portfolio.registry.stores.postgres_schema import (
+    STORE_SCHEMA_VERSION,
+    Connections,
+    bump,
+    create_schema,
+    insert_sql,
+    live_identity,
+    row_values,
+)
+from vectorbt.portfolio.registry.stores.postgres_sql import fresh_select
 
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.query import Query
 
-__all__ = ["PostgresStore", "STORE_SCHEMA_VERSION", "RETRIES", "LEFTOVER_GRACE_SECONDS"]
-
-STORE_SCHEMA_VERSION = 1
-"""Version of the tables; a client refuses a database whose `vbtr_info` says more."""
+__all__ = ["PostgresStore", "STORE_SCHEMA_VERSION", "RETRIES", "LEFTOVER_GRACE_SECONDS", "ARTIFACT_ROLES"]
 
 RETRIES = 8
 """How many times a transaction that failed on a serialization failure or a deadlock is tried again."""
@@ -106,165 +97,13 @@ RETRIES = 8
 BACKOFF = (0.005, 0.5)
 """First and longest wait between tries, in seconds (doubling, with jitter)."""
 
-LEFTOVER_GRACE_SECONDS = 3600.0
-"""`repair` removes unreferenced objects older than this; younger ones may belong to a writer at work."""
+PREFETCH = 16
+"""How many parts `read_parts` holds, fetched, ahead of its reader."""
 
-ARTIFACT_ROLES = (PORTFOLIO,)
-"""Parts that go to object storage when the store has one (`configs`, which `best` ranks, stays in the
-database)."""
-
-SNAPSHOT_EVERY = (1_000, 0.1)
-"""A writable client saves a new snapshot of the summary table once it applied at least this many changes
-beyond the last snapshot and at least this fraction of the runs (so that saving costs O(1) per change)."""
-
-REBASE_ROWS = 1_000
-"""A client that read more rows than this in one call folds them into its columnar base (`SummaryIndex`), so
-that the table is not rebuilt from that many rows after each later change."""
-
-PREFETCH = 64
-"""How many runs' `configs` parts one query fetches when `best` reads them run by run."""
-
-_PREFETCH_SECONDS = 2.0
-_SCHEMA_LOCK = 0x76627472_0001
-"""Advisory lock key under which the schema is created."""
-
-_IDENT = re.compile(r"\A[a-z_][a-z0-9_]*\Z")
-METRIC_COLUMNS = {m: f"m_{m}" for m in METRIC_NAMES}
-"""The column of `vbtr_runs` that holds each metric of the run's summary row."""
-assert all(_IDENT.match(c) for c in METRIC_COLUMNS.values())
-set_metric_columns(METRIC_COLUMNS)
-
-_TEXT_COLUMNS = ("name", "notes", "status", "parent", "identity")
-
-_DDL = [
-    "CREATE TABLE vbtr_info (key text PRIMARY KEY, value text NOT NULL)",
-    "CREATE TABLE vbtr_counter (id int PRIMARY KEY CHECK (id = 1), value bigint NOT NULL)",
-    "INSERT INTO vbtr_counter VALUES (1, 0)",
-    "CREATE TABLE vbtr_runs (run_id text PRIMARY KEY, deleted boolean NOT NULL, exclusive boolean NOT NULL, "
-    "seq bigint NOT NULL, meta bytea NOT NULL, metrics bytea NOT NULL, summary bytea NOT NULL, "
-    "name text NOT NULL, created_at timestamptz NOT NULL, deleted_at timestamptz, tags text[] NOT NULL, "
-    "notes text NOT NULL, status text, parent text, n_columns integer NOT NULL, identity text NOT NULL, "
-    "params jsonb NOT NULL, "
-    + ", ".join(f"{c} double precision" for c in METRIC_COLUMNS.values()) + ")",
-    "CREATE INDEX vbtr_runs_seq ON vbtr_runs (seq)",
-    "CREATE INDEX vbtr_runs_identity ON vbtr_runs (identity) WHERE NOT deleted",
-    "CREATE UNIQUE INDEX vbtr_runs_exclusive_identity ON vbtr_runs (identity) WHERE exclusive AND NOT deleted",
-    "CREATE INDEX vbtr_runs_name ON vbtr_runs (name)",
-    "CREATE TABLE vbtr_parts (run_id text NOT NULL REFERENCES vbtr_runs ON DELETE CASCADE, role text NOT NULL, "
-    "size bigint NOT NULL, sha256 text NOT NULL, data bytea, object text, PRIMARY KEY (run_id, role), "
-    "CHECK ((data IS NULL) <> (object IS NULL)))",
-    # parts are portfolios and metric matrices that hardly compress: kept out of line uncompressed, so that
-    # neither writing nor reading them spends time in the server's compressor
-    "ALTER TABLE vbtr_parts ALTER COLUMN data SET STORAGE EXTERNAL",
-    "CREATE INDEX vbtr_parts_object ON vbtr_parts (object) WHERE object IS NOT NULL",
-    "CREATE TABLE vbtr_objects (key text PRIMARY KEY, size bigint NOT NULL, doomed boolean NOT NULL DEFAULT false, "
-    "created_at timestamptz NOT NULL DEFAULT now())",
-    "CREATE TABLE vbtr_purged (run_id text PRIMARY KEY, seq bigint NOT NULL)",
-    "CREATE INDEX vbtr_purged_seq ON vbtr_purged (seq)",
-    "CREATE TABLE vbtr_snapshots (seq bigint PRIMARY KEY, data bytea NOT NULL, "
-    "created_at timestamptz NOT NULL DEFAULT now())",
-]
-
-_ROW_COLUMNS = ("deleted", "meta", "summary", "name", "created_at", "deleted_at", "tags", "notes", "status",
-                "parent", "n_columns", "identity", "params", *METRIC_COLUMNS.values())
-"""Columns of `vbtr_runs` written from a record (besides `run_id`, `exclusive`, `seq` and `metrics`)."""
+_END = object()
 
 
-def _sql_text(value: tp.Optional[str]) -> tp.Optional[str]:
-    """Text for a query column: PostgreSQL text cannot hold NUL (the exact value is in `summary`)."""
-    return None if value is None else value.replace("\x00", "\ufffd")
-
-
-def _row_values(record: RunRecord) -> tp.Dict[str, tp.Any]:
-    """The values of `_ROW_COLUMNS` for a record (raises on data the summary row refuses, before any write)."""
-    from psycopg.types.json import Jsonb
-
-    row = summary_row(record)
-    metrics = codec.decode(row["metrics"])
-    params = json.dumps(row["params"], ensure_ascii=True).replace("\\u0000", "\\ufffd")
-    values = {
-        "deleted": record.deleted_at is not None,
-        "meta": record.meta_bytes(),
-        "summary": codec.dumps(row),
-        "name": _sql_text(record.name),
-        "created_at": record.created_at,
-        "deleted_at": record.deleted_at,
-        "tags": [_sql_text(t) for t in record.tags],
-        "notes": _sql_text(record.notes),
-        "status": _sql_text(record.status),
-        "parent": _sql_text(record.parent),
-        "n_columns": record.n_columns,
-        "identity": _sql_text(record.identity),
-        "params": Jsonb(json.loads(params)),
-    }
-    values.update({column: float(metrics.get(m, float("nan"))) for m, column in METRIC_COLUMNS.items()})
-    return values
-
-
-class _Connections:
-    """A small pool of connections to one database: idle ones are reused (after a ping when they have been idle
-    for a while, so that a restarted server is noticed before a transaction starts), broken ones dropped. A
-    pool belongs to the process that made it: a forked child opens its own."""
-
-    PING_AFTER = 1.0
-
-    def __init__(self, url: str, size: int, connect_timeout: float) -> None:
-        self.url, self.size, self.connect_timeout = url, size, connect_timeout
-        self._idle: tp.List[tp.Tuple[tp.Any, float]] = []
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-
-    def _connect(self) -> tp.Any:
-        import psycopg
-
-        return psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout)),
-                               application_name="vectorbt-registry")
-
-    @contextlib.contextmanager
-    def connection(self) -> tp.Iterator[tp.Any]:
-        import psycopg
-
-        conn = None
-        with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's sockets are not ours
-                self._idle, self._pid = [], os.getpid()
-            while self._idle:
-                candidate, since = self._idle.pop()
-                if candidate.closed or candidate.broken:
-                    continue
-                if time.monotonic() - since > self.PING_AFTER:
-                    try:
-                        candidate.execute("SELECT 1")
-                        candidate.rollback()
-                    except psycopg.OperationalError:
-                        candidate.close()
-                        continue
-                conn = candidate
-                break
-        if conn is None:
-            conn = self._connect()
-        try:
-            yield conn
-        finally:
-            if conn.closed or conn.broken:
-                conn.close()
-            else:
-                with self._lock:
-                    if len(self._idle) < self.size and self._pid == os.getpid():
-                        self._idle.append((conn, time.monotonic()))
-                        conn = None
-                if conn is not None:
-                    conn.close()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        if self._pid == os.getpid():
-            for conn, _ in idle:
-                conn.close()
-
-
-class PostgresStore(RunStore):
+class PostgresStore(ObjectParts, RunStore):
     """A registry in a PostgreSQL database (see the module docstring for its tables and guarantees).
 
     Args:
@@ -293,13 +132,8 @@ class PostgresStore(RunStore):
             raise ValueError(f"url: expected a postgresql:// URL, got {redact(url)!r}")
         self.url = url
         self.read_only = bool(read_only)
-        self._conns = _Connections(url, pool_size, connect_timeout)
-        self._lock = threading.RLock()
-        self._index = SummaryIndex()
-        self._seq = 0
-        self._unsaved = 0  # changes applied beyond the newest snapshot
-        self._loaded = False  # whether the summary table was read (then kept up to date)
-        self._prefetched: tp.Dict[str, tp.Tuple[bytes, float]] = {}
+        self._conns = Connections(url, pool_size, connect_timeout)
+        self._table = WarmTable(self)
         self._artifacts_url = artifacts
         self._artifacts_options = dict(artifacts_options or {})
         self._artifacts: tp.Any = None
@@ -367,51 +201,14 @@ class PostgresStore(RunStore):
                 raise self._error(what, e) from e
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _bump(cur: tp.Any, table: str, run_id: str,
-              before: tp.Sequence[tp.Tuple[str, tp.Tuple[tp.Any, ...]]] = ()) -> None:
-        """Take the next change number and stamp the row of `run_id` in `table` with it, and commit: the last
-        step of every writing transaction. The counter's row lock is held until the commit, so the numbers are
-        handed out in commit order; the statement and the commit go to the server together (a pipeline), so
-        that a writer holds the lock for one round trip, however busy its machine. Statements `before` (whose
-        results nobody reads) go in the same pipeline, ahead of it."""
-        conn = cur.connection
-        with conn.pipeline():
-            for sql, params in before:
-                cur.execute(sql, params)
-            cur.execute(f"WITH c AS (UPDATE vbtr_counter SET value = value + 1 WHERE id = 1 RETURNING value) "
-                        f"UPDATE {table} SET seq = c.value FROM c WHERE run_id = %s", (run_id,))
-            conn.commit()
+    _bump = staticmethod(bump)
+    """The last step of every writing transaction (`postgres_schema.bump`: the change number, and the commit)."""
 
     # ############# Opening ############# #
 
     def _open(self) -> None:
-        def work(cur: tp.Any) -> tp.Tuple[tp.Optional[str], tp.Optional[str], bool]:
-            # pg_class read with a fresh snapshot (to_regclass may answer from a stale catalog cache)
-            exists = ("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'vbtr_info' "
-                      "AND relnamespace = current_schema()::regnamespace)")
-            cur.execute(exists)
-            if not cur.fetchone()[0]:
-                if self.read_only:
-                    raise NotARegistryError(f"{self!r}: no registry in this database to open read-only")
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                cur.execute(exists)  # created meanwhile by another client, who held the lock
-                if not cur.fetchone()[0]:
-                    for statement in _DDL:
-                        cur.execute(statement)
-                    cur.execute("INSERT INTO vbtr_info VALUES ('format', 'vectorbt-registry'), "
-                                "('schema_version', %s), ('created_at', %s)",
-                                (str(STORE_SCHEMA_VERSION), datetime.now(timezone.utc).isoformat()))
-            cur.execute("SELECT key, value FROM vbtr_info WHERE key IN ('schema_version', 'artifacts')")
-            info = dict(cur.fetchall())
-            writable = True
-            if not self.read_only:
-                cur.execute("SELECT has_table_privilege('vbtr_runs', 'INSERT') AND "
-                            "has_table_privilege('vbtr_counter', 'UPDATE')")
-                writable = bool(cur.fetchone()[0])
-            return info.get("schema_version"), info.get("artifacts"), writable
-
-        version, artifacts, writable = self._run("open the registry", work, write=False)
+        version, artifacts, writable = self._run(
+            "open the registry", lambda cur: create_schema(cur, self.read_only, repr(self)), write=False)
         if not (isinstance(version, str) and version.isdigit()) or int(version) > STORE_SCHEMA_VERSION:
             raise SchemaVersionError(f"{self!r}: registry tables of schema_version {version!r}; this version of "
                                      f"vectorbt-registry reads up to {STORE_SCHEMA_VERSION}: upgrade the package")
@@ -440,51 +237,9 @@ class PostgresStore(RunStore):
 
     # ############# Writing ############# #
 
-    def _insert_sql(self) -> str:
-        columns = ("run_id", "exclusive", "seq", "metrics", *_ROW_COLUMNS)
-        return (f"INSERT INTO vbtr_runs ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id")
-
-    def _lock_object(self, cur: tp.Any, key: str, data: bytes) -> None:
-        """Take the row lock of object `key` (creating its row), then make sure the object holds `data`, uploading
-        it unless it is there (a purge that removed it before we got the lock has committed by now). The upload
-        happens before the run's row commits; if the writer dies first, the object is a leftover."""
-        cur.execute("INSERT INTO vbtr_objects (key, size) VALUES (%s, %s) "
-                    "ON CONFLICT (key) DO UPDATE SET doomed = false RETURNING key", (key, len(data)))
-        self._objects().ensure(key, data)
-
-    def _stage(self, parts: tp.Mapping[str, bytes]) -> tp.Dict[str, tp.Tuple[bytes, tp.Optional[str]]]:
-        """`role -> (bytes, object key or None)`: which parts go to object storage, and under which names."""
-        from vectorbt.portfolio.registry.stores.artifacts import object_key
-
-        to_objects = self._artifacts_url is not None
-        return {role: (bytes(data), object_key(data) if to_objects and role in ARTIFACT_ROLES else None)
-                for role, data in parts.items()}
-
-    def _insert_parts(self, cur: tp.Any, run_id: str, stored: tp.Dict[str, tp.Tuple[bytes, tp.Optional[str]]]
-                      ) -> tp.List[tp.Tuple[str, tp.Tuple[tp.Any, ...]]]:
-        """Lock and upload the objects of `stored` (in one order for every writer); return the statements that
-        insert its parts, for `_bump` to send."""
-        statements = []
-        for role in sorted(stored):
-            data, key = stored[role]
-            if key is not None:
-                self._lock_object(cur, key, data)
-            statements.append(("INSERT INTO vbtr_parts (run_id, role, size, sha256, data, object) "
-                               "VALUES (%s, %s, %s, %s, %s, %s)",
-                               (run_id, role, len(data), hashlib.sha256(data).hexdigest(),
-                                data if key is None else None, key)))
-        return statements
-
     @staticmethod
-    def _doom_unshared(cur: tp.Any, keys: tp.Sequence[str]) -> tp.List[str]:
-        """Mark the objects of `keys` that no part refers to any more; they are removed after the commit."""
-        doomed = []
-        for key in sorted(keys):
-            cur.execute("UPDATE vbtr_objects o SET doomed = true WHERE key = %s AND NOT EXISTS "
-                        "(SELECT 1 FROM vbtr_parts p WHERE p.object = o.key) RETURNING key", (key,))
-            doomed += [k for (k,) in cur.fetchall()]
-        return doomed
+    def _insert_sql() -> str:
+        return insert_sql()
 
     def create(self, record: RunRecord, parts: tp.Mapping[str, bytes], unique_identity: bool = False) -> None:
         """See `RunStore.create`. With `unique_identity`, refuse the run (`DuplicateRunError` naming the existing
@@ -495,7 +250,7 @@ class PostgresStore(RunStore):
         self.check_writable()
         run_id = check_run_id(record.run_id)
         record.check_parts(parts)
-        values = _row_values(record)  # fails on bad data before anything is written
+        values = row_values(record)  # fails on bad data before anything is written
         metrics = record.metrics_bytes()
         stored = self._stage(parts)
         sql = self._insert_sql()
@@ -503,7 +258,7 @@ class PostgresStore(RunStore):
         def work(cur: tp.Any) -> None:
             if unique_identity:
                 cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (record.identity,))
-                existing = self._live_identity(cur, values["identity"])
+                existing = live_identity(cur, values["identity"])
                 if existing is not None:
                     raise same_identity_error(existing)
             cur.execute(sql, (run_id, bool(unique_identity), 0, metrics, *values.values()))
@@ -515,16 +270,9 @@ class PostgresStore(RunStore):
         try:
             self._run("write a new run", work)
         except errors.UniqueViolation as e:  # two exclusive creations: the advisory lock makes this rare
-            existing = self._run("look up a run", lambda cur: self._live_identity(cur, values["identity"]),
+            existing = self._run("look up a run", lambda cur: live_identity(cur, values["identity"]),
                                  write=False)
             raise same_identity_error(existing or run_id) from e
-
-    @staticmethod
-    def _live_identity(cur: tp.Any, identity: str) -> tp.Optional[str]:
-        cur.execute("SELECT run_id FROM vbtr_runs WHERE identity = %s AND NOT deleted ORDER BY run_id LIMIT 1",
-                    (identity,))
-        found = cur.fetchone()
-        return None if found is None else found[0]
 
     def _locked(self, cur: tp.Any, run_id: str, deleted: bool) -> RunRecord:
         """The record of a run, its row locked until commit; `RunNotFoundError` unless it is live (or, with
@@ -543,7 +291,7 @@ class PostgresStore(RunStore):
         raise RunNotFoundError(run_id, "it is in the trash" if is_deleted else "")
 
     def _write(self, cur: tp.Any, record: RunRecord, bump: bool = True) -> None:
-        values = _row_values(record)
+        values = row_values(record)
         sets = ", ".join(f"{c} = %s" for c in values)
         cur.execute(f"UPDATE vbtr_runs SET {sets} WHERE run_id = %s", (*values.values(), record.run_id))
         if bump:
@@ -606,7 +354,7 @@ class PostgresStore(RunStore):
                 raise ValueError(f"run_id: a rewrite cannot change it ({run_id!r} -> {record.run_id!r})")
             record.check_parts(parts)
             record = record.copy(deleted_at=current.deleted_at) if deleted else record.copy(deleted_at=None)
-            values = _row_values(record)
+            values = row_values(record)
             stored = self._stage(parts)
             cur.execute("SELECT object FROM vbtr_parts WHERE run_id = %s AND object IS NOT NULL", (run_id,))
             old = [k for (k,) in cur.fetchall()]
@@ -644,28 +392,6 @@ class PostgresStore(RunStore):
         for key in self._run("purge the run", work):
             self._release(key)
 
-    def _release(self, key: str, orphan: bool = False) -> bool:
-        """Remove object `key` if no part refers to it, under its row's lock (a writer that wants it waits, and
-        writes it again); with `orphan`, an object that has no row at all. Whether it was removed."""
-
-        def work(cur: tp.Any) -> bool:
-            if orphan:
-                cur.execute("INSERT INTO vbtr_objects (key, size, doomed) VALUES (%s, 0, true) "
-                            "ON CONFLICT (key) DO NOTHING RETURNING key", (key,))
-            else:
-                cur.execute("SELECT key FROM vbtr_objects WHERE key = %s AND doomed FOR UPDATE", (key,))
-            if cur.fetchone() is None:
-                return False
-            cur.execute("SELECT 1 FROM vbtr_parts WHERE object = %s LIMIT 1", (key,))
-            if cur.fetchone() is not None:
-                cur.execute("UPDATE vbtr_objects SET doomed = false WHERE key = %s", (key,))
-                return False
-            self._objects().remove(key)
-            cur.execute("DELETE FROM vbtr_objects WHERE key = %s", (key,))
-            return True
-
-        return self._run("remove an object", work)
-
     # ############# Reading ############# #
 
     def read(self, run_id: str, deleted: bool = False) -> RunRecord:
@@ -684,20 +410,12 @@ class PostgresStore(RunStore):
         if role not in PARTS:
             raise ValueError(f"role: {role!r} is not a part of a run; parts are {', '.join(PARTS)}")
         check_run_id(run_id)
-        if role == CONFIGS and not deleted:
-            with self._lock:
-                cached = self._prefetched.pop(run_id, None)
-            if cached is not None and time.monotonic() - cached[1] < _PREFETCH_SECONDS:
-                return cached[0]
 
         def work(cur: tp.Any) -> tp.Any:
             cur.execute("SELECT r.deleted, p.data, p.object, p.role IS NOT NULL FROM vbtr_runs r LEFT JOIN "
                         "vbtr_parts p ON p.run_id = r.run_id AND p.role = %s WHERE r.run_id = %s", (role, run_id),
                         binary=True)
-            found = cur.fetchone()
-            if role == CONFIGS and not deleted and found is not None and not found[0]:
-                self._prefetch(cur, run_id)
-            return found
+            return cur.fetchone()
 
         found = self._run("read a part", work, write=False)
         if found is None or found[0] != deleted:
@@ -716,147 +434,100 @@ class PostgresStore(RunStore):
             raise IntegrityError(run_id, PART_FILES[role], f"object {found[2]} is missing from "
                                  f"{redact(self._artifacts_url)}") from e
 
-    def _prefetch(self, cur: tp.Any, run_id: str) -> None:
-        """Keep the `configs` parts of the next live runs for a moment: `best` reads them run by run, in order."""
-        cur.execute("SELECT p.run_id, p.data FROM vbtr_parts p JOIN vbtr_runs r ON r.run_id = p.run_id "
-                    "WHERE p.role = %s AND NOT r.deleted AND p.run_id > %s AND p.data IS NOT NULL "
-                    "ORDER BY p.run_id LIMIT %s", (CONFIGS, run_id, PREFETCH), binary=True)
-        now = time.monotonic()
-        fetched = {r: (bytes(d), now) for r, d in cur.fetchall()}
-        with self._lock:
-            self._prefetched = {k: v for k, v in self._prefetched.items() if now - v[1] < _PREFETCH_SECONDS}
-            self._prefetched.update(fetched)
+    def read_parts(self, run_ids: tp.Sequence[str], role: str,
+                   deleted: bool = False) -> tp.Iterator[tp.Tuple[str, bytes]]:
+        """See `RunStore.read_parts`: one query for all of them, streamed by a thread that holds at most
+        `PREFETCH` parts ahead of the reader, so that the server sends while the reader works."""
+        if role not in PARTS:
+            raise ValueError(f"role: {role!r} is not a part of a run; parts are {', '.join(PARTS)}")
+        ids = [r for r in run_ids if is_run_id(r)]
+        if not ids:
+            return
+        rows: "queue.Queue[tp.Any]" = queue.Queue(maxsize=PREFETCH)
+        stop = threading.Event()
 
-    def _refresh(self) -> None:
-        """Bring the summary table up to date: the runs changed and purged since the last change seen (a fresh
-        client starts from the newest snapshot)."""
-        fresh = self._seq == 0
-
-        def work(cur: tp.Any) -> tp.Tuple[tp.Any, tp.List[tp.Any]]:
-            snapshot = None
-            if fresh:
-                cur.execute("SELECT seq, data FROM vbtr_snapshots ORDER BY seq DESC LIMIT 1", binary=True)
-                snapshot = cur.fetchone()
-            since = self._seq if snapshot is None else snapshot[0]
-            cur.execute("SELECT seq, run_id, summary FROM vbtr_runs WHERE seq > %s UNION ALL "
-                        "SELECT seq, run_id, NULL FROM vbtr_purged WHERE seq > %s ORDER BY 1", (since, since),
-                        binary=True)
-            return snapshot, cur.fetchall()
-
-        with self._lock:
-            snapshot, changes = self._run("read the summary table", work, write=False)
-            if snapshot is not None:
+        def put(item: tp.Any) -> bool:
+            while not stop.is_set():
                 try:
-                    columns, _ = read_snapshot(bytes(snapshot[1]))
-                except (ValueError, KeyError, OSError) as e:  # damaged derived data: the rows still tell
-                    warnings.warn(f"{self!r}: summary snapshot {snapshot[0]} unreadable ({e}); reading every row",
-                                  UserWarning, stacklevel=4)
-                    self._index = SummaryIndex()
-                    return self._refresh_from(0)
-                self._index, self._seq, self._unsaved = SummaryIndex(columns), snapshot[0], 0
-            self._apply(changes)
-            self._loaded = True
-            if not self._maybe_snapshot() and len(changes) > REBASE_ROWS:
-                self._index = SummaryIndex(self._index.to_columns())
-
-    def _refresh_from(self, seq: int) -> None:
-        def work(cur: tp.Any) -> tp.List[tp.Any]:
-            cur.execute("SELECT seq, run_id, summary FROM vbtr_runs WHERE seq > %s ORDER BY 1", (seq,))
-            return cur.fetchall()
-
-        self._seq = seq
-        self._apply(self._run("read the summary table", work, write=False))
-
-    def _apply(self, changes: tp.List[tp.Any]) -> None:
-        for seq, run_id, summary in changes:
-            if summary is None:
-                self._index.remove(run_id)
-            else:
-                try:
-                    self._index.put(codec.loads(bytes(summary)))
-                except ValueError as e:
-                    raise IntegrityError(run_id, "summary", f"unreadable ({e}); repair rebuilds it") from e
-            self._seq = max(self._seq, seq)
-        self._unsaved += len(changes)
-
-    def _maybe_snapshot(self) -> bool:
-        """Save the table as a snapshot when enough changes piled up since the last (writable clients only);
-        whether it did."""
-        least, fraction = SNAPSHOT_EVERY
-        if self.read_only or self._unsaved < max(least, fraction * len(self._index)):
+                    rows.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
             return False
-        columns = self._index.to_columns()
-        self._index = SummaryIndex(columns)  # columnar again: the next change rebuilds little
-        data, seq = snapshot_bytes(columns, []), self._seq
 
         def work(cur: tp.Any) -> None:
-            cur.execute("INSERT INTO vbtr_snapshots (seq, data) VALUES (%s, %s) ON CONFLICT (seq) DO NOTHING",
-                        (seq, data))
-            cur.execute("DELETE FROM vbtr_snapshots WHERE seq < %s", (seq,))
+            for run_id, data in cur.stream(
+                    "SELECT q.run_id, p.data FROM unnest(%s::text[]) WITH ORDINALITY AS q(run_id, i) "
+                    "JOIN vbtr_runs r ON r.run_id = q.run_id AND r.deleted = %s "
+                    "JOIN vbtr_parts p ON p.run_id = q.run_id AND p.role = %s ORDER BY q.i",
+                    (ids, bool(deleted), role), binary=True):
+                if not put((run_id, None if data is None else bytes(data))):  # None: the part is an object
+                    break
 
-        self._run("save a snapshot of the summary table", work)
-        self._unsaved = 0
-        return True
+        def fetch() -> None:
+            try:
+                self._run("read parts", work, write=False)
+            except BaseException as e:  # noqa: BLE001 - handed to the reader, who raises it
+                put(e)
+            else:
+                put(_END)
+
+        thread = threading.Thread(target=fetch, name="vbtr-read-parts", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = rows.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                run_id, data = item
+                if data is None:  # in object storage: read here, as read_part reads it
+                    yield from super().read_parts([run_id], role, deleted=deleted)
+                else:
+                    yield run_id, data
+        finally:
+            stop.set()
+            thread.join()
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
-        with self._lock:
-            self._refresh()
-            return self._index.table(deleted)
+        with self._table.lock:
+            self._table.refresh()
+            return self._table.index.table(deleted)
 
-    def select(self, where: tp.Optional["Query"] = None, deleted: bool = False) -> pd.DataFrame:
-        """The rows of `table(deleted)` that `where` keeps. A client that holds the table (it listed before)
-        filters it in memory; a fresh one lets the database narrow the rows first, with what of `where`
-        translates to SQL (`vectorbt.portfolio.registry.stores.postgres_sql`), fetches only those, and
-        evaluates the whole query over them in pandas. The rows are those `FileStore` selects; parameter
-        columns that none of them has are all-NaN object columns."""
-        if where is None:
-            return self.table(deleted)
-        with self._lock:
-            if self._loaded:
-                return super().select(where, deleted)
-        return self._select_fresh(where, deleted)
-
-    def _select_fresh(self, where: "Query", deleted: bool) -> pd.DataFrame:
-        from vectorbt.portfolio.registry.index import FRAME_FIELDS, RUN_FIELD_SET, rows_to_frame
-        from vectorbt.portfolio.registry.stores.postgres_sql import translate
-
-        condition = translate(where.root)
-
-        def work(cur: tp.Any) -> tp.Tuple[tp.List[str], tp.List[tp.Any]]:
-            cur.execute("SELECT DISTINCT jsonb_object_keys(params) FROM vbtr_runs")
-            names = sorted(k for (k,) in cur.fetchall())
-            sql = "SELECT summary FROM vbtr_runs WHERE deleted = %s"
-            params: tp.Tuple[tp.Any, ...] = (deleted,)
-            if condition is not None:
-                sql, params = f"{sql} AND ({condition.sql})", params + condition.params
-            cur.execute(sql + " ORDER BY run_id", params)
-            return names, cur.fetchall()
-
-        names, rows = self._run("select runs", work, write=False)
-        frame = rows_to_frame([codec.loads(bytes(summary)) for (summary,) in rows])
-        params = [n for n in names if n not in RUN_FIELD_SET and n not in METRIC_NAMES]
-        for name in params:
-            if name not in frame.columns:
-                frame[name] = pd.Series(float("nan"), index=frame.index, dtype=object)
-        frame = frame[[*frame.columns[:FRAME_FIELDS], *params, *METRIC_NAMES]]
-        return where.apply(frame)
+    def select(self, where: tp.Optional["Query"] = None, deleted: bool = False, **request: tp.Any) -> pd.DataFrame:
+        """See `RunStore.select`. A client that holds the summary table (it listed before) brings it up to date
+        and selects from it in memory (`postgres_feed.select_rows`); a fresh one asks the server, which filters,
+        sorts and cuts in SQL where it can (`postgres_sql.fresh_select`), and reads the table when SQL cannot
+        narrow the rows enough. Over rows selected in SQL, parameter columns that none of them has are left out,
+        and a parameter column's dtype is what those rows give (see `postgres_sql`); rows, order and values are
+        those `FileStore` selects. `request`: the keyword arguments of `RunStore.select`."""
+        with self._table.lock:
+            loaded = self._table.loaded
+        if not loaded:
+            found = fresh_select(self._run, where, deleted, **request)
+            if found is not None:
+                return found
+        with self._table.lock:
+            self._table.refresh()
+            return select_rows(self._table.index.frame(), where, deleted, **request)
 
     def __len__(self) -> int:
-        with self._lock:
-            self._refresh()
-            return self._index.live_count()
+        with self._table.lock:
+            self._table.refresh()
+            return self._table.index.live_count()
 
     def __contains__(self, run_id: object) -> bool:
         if not is_run_id(run_id):
             return False
-        with self._lock:
-            self._refresh()
-            return run_id in self._index and not self._index.is_deleted(run_id)
+        with self._table.lock:
+            self._table.refresh()
+            return run_id in self._table.index and not self._table.index.is_deleted(run_id)
 
     @property
     def last_change(self) -> int:
-        """The number of the last change this client has seen (see "The change sequence")."""
-        return self._seq
+        """The number of the last change this client has seen (see `postgres_feed`, "The change sequence")."""
+        return self._table.seq
 
     # ############# Maintenance ############# #
 
@@ -878,20 +549,18 @@ class PostgresStore(RunStore):
             return len(ids)
 
         count = self._run("rebuild the index", work)
-        with self._lock:
-            self._index, self._seq, self._unsaved, self._loaded = SummaryIndex(), 0, 0, False
+        with self._table.lock:
+            self._table.reset()
         return count
 
     def check(self) -> tp.List[Problem]:
-        def work(cur: tp.Any) -> tp.Tuple[tp.List[tp.Any], tp.List[tp.Any], tp.Set[str]]:
+        def work(cur: tp.Any) -> tp.Tuple[tp.List[tp.Any], tp.List[tp.Any]]:
             cur.execute("SELECT run_id, deleted, meta, metrics, summary FROM vbtr_runs ORDER BY run_id")
             runs = cur.fetchall()
-            cur.execute("SELECT o.key, o.doomed, EXISTS (SELECT 1 FROM vbtr_parts p WHERE p.object = o.key), "
-                        "extract(epoch FROM now() - o.created_at) FROM vbtr_objects o ORDER BY o.key")
-            rows = cur.fetchall()
-            return runs, rows, {k for k, *_ in rows}
+            cur.execute(_OBJECT_ROWS)
+            return runs, cur.fetchall()
 
-        runs, object_rows, known = self._run("check the registry", work, write=False)
+        runs, object_rows = self._run("check the registry", work, write=False)
         problems = []
         for run_id, deleted, meta, metrics, summary in runs:
             try:
@@ -907,42 +576,12 @@ class PostgresStore(RunStore):
             if mine != summary_row(record) or (record.deleted_at is not None) != deleted:
                 problems.append(Problem("index_drift", run_id, f"vbtr_runs/{run_id}",
                                         "summary row differs from the record"))
-        for key, doomed, referenced, age in object_rows:
-            if not referenced:
-                problems.append(Problem("leftover", None, key, "object row that no part refers to (a purge cut "
-                                        "short, or a write in progress)",
-                                        repairable=doomed or age > LEFTOVER_GRACE_SECONDS))
-        objects = self._objects()
-        if objects is not None:
-            for key, age in sorted(objects.list().items()):
-                if key not in known:
-                    problems.append(Problem(
-                        "leftover", None, key,
-                        f"object that no run refers to (its writer died before the run was stored), {age:.0f} s old"
-                        + ("" if age > LEFTOVER_GRACE_SECONDS else " (may belong to a writer still at work)"),
-                        repairable=age > LEFTOVER_GRACE_SECONDS))
-        return problems
+        return problems + self._object_problems(object_rows)
 
     def repair(self) -> tp.List[str]:
         self.check_writable()
-        actions = []
         problems = self.check()
-        for p in problems:
-            if p.kind != "leftover" or not p.repairable:
-                continue
-            if p.detail.startswith("object row"):
-                self._run("mark an object", lambda cur, key=p.path: cur.execute(
-                    "UPDATE vbtr_objects o SET doomed = true WHERE key = %s AND NOT EXISTS "
-                    "(SELECT 1 FROM vbtr_parts p WHERE p.object = o.key)", (key,)))
-                if self._objects() is not None and self._release(p.path):
-                    actions.append(f"removed unreferenced object {p.path}")
-                elif self._objects() is None:
-                    self._run("forget an object", lambda cur, key=p.path: cur.execute(
-                        "DELETE FROM vbtr_objects o WHERE key = %s AND doomed AND NOT EXISTS "
-                        "(SELECT 1 FROM vbtr_parts p WHERE p.object = o.key)", (key,)))
-                    actions.append(f"forgot the row of unreferenced object {p.path}")
-            elif self._release(p.path, orphan=True):
-                actions.append(f"removed leftover object {p.path}")
+        actions = [line for _, line, _ in self._remove_leftovers(problems)]
         if any(p.kind == "index_drift" for p in problems):
             actions.append(f"rebuilt the summary rows from the records ({self.rebuild_index()} runs)")
         return actions

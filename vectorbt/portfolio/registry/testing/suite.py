@@ -489,3 +489,119 @@ class StoreSuite:
         expected = {f"k{k}-{j}" for k in range(4) for j in range(10)}
         assert set(store.read(rec.run_id).tags) == expected
         assert set(store.table().loc[rec.run_id, "tags"]) == expected
+
+    # ############# select and read_parts: what list and best ask of a store ############# #
+
+    @staticmethod
+    def same_selection(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+        """`got` selects the rows of `expected`, in its order, with its values. A store that selects without the
+        whole table may leave out parameter columns that none of the rows has, and type a parameter column by
+        the rows it returns (`int64` where the whole table has `float64`)."""
+        assert list(got.index) == list(expected.index)
+        absent = [c for c in expected.columns if c not in got.columns]
+        assert list(got.columns) == [c for c in expected.columns if c not in absent]
+        assert not any(c in names for names in expected["param_names"] for c in absent)
+        pd.testing.assert_frame_equal(got, expected[list(got.columns)], check_dtype=False)
+
+    def selection_runs(self, store: RunStore) -> tp.Tuple[RunStore, tp.List[tp.Any]]:
+        """Runs with names, tags, statuses, parents, parameters and metrics (NaN, ±inf and ties among them) put
+        in `store` and in an `InMemoryStore`, whose `select` is `RunStore.select`'s own: the reference."""
+        from vectorbt.portfolio.registry.stores.memory import InMemoryStore
+
+        reference = InMemoryStore()
+        nan, inf = float("nan"), float("inf")
+        sharpe = [0.5, nan, inf, 0.5, -1.0, -inf, 2.0, 0.5]
+        records = []
+        for k in range(8):
+            record, parts = make_run(k, name="ab"[k % 2] if k < 6 else "c", params={"fee": 0.1 * (k % 4)}
+                                     if k != 3 else {"other": "x"}, tags=[["x"], ["x", "y"], [], ["y"]][k % 4],
+                                     n_columns=3 if k in (2, 5) else 1,
+                                     metrics={"sharpe_ratio": [sharpe[k]] * (3 if k in (2, 5) else 1)})
+            if k in (1, 4):
+                record = record.copy(status="candidate")
+            if k >= 5:
+                record = record.copy(parent=records[0].run_id)
+            record.parts = {role: part_info(data) for role, data in parts.items()}
+            store.create(record, parts)
+            reference.create(record, parts)
+            records.append(record)
+        when = datetime(2024, 5, 1, tzinfo=timezone.utc)
+        for target in (store, reference):
+            target.trash(records[6].run_id, when)
+        return reference, records
+
+    def test_select_takes_run_filters_a_sort_and_a_limit(self, tmp_path: tp.Any) -> None:
+        """`select` with filters, a query, a sort and a limit selects what `RunStore.select` (over `table`)
+        selects, from a fresh handle and from one that read the table, and `list` and `best` on the store show
+        what they show on the reference."""
+        from vectorbt.portfolio.registry.query import parse
+
+        path = tmp_path / "store"
+        store = self.make_store(path)
+        reference, records = self.selection_runs(store)
+        first, hidden = records[0].run_id, ("identity", "param_names", "deleted_at")
+        cases = [
+            {}, {"name": ["a", "c"]}, {"tags": ["x"]}, {"tags": ["x", "y"]}, {"tags": ["nope"]},
+            {"status": ["candidate", "live"]}, {"parent": first}, {"parent": "20240101T000000000000Z-deadbeef"},
+            {"where": "sharpe_ratio > 0"}, {"where": "fee < 0.25 and sharpe_ratio > -2"},
+            {"where": "name == 'a' or 'y' in tags"}, {"where": "other == 'x' or n_columns > 2"},
+            {"where": "status.isna() and not (sharpe_ratio >= 1)"},
+            {"sort_by": "sharpe_ratio", "ascending": False, "limit": 3}, {"sort_by": "sharpe_ratio"},
+            {"sort_by": "n_columns", "ascending": False, "limit": 2}, {"sort_by": "created_at", "limit": 5},
+            {"sort_by": "run_id", "ascending": False, "limit": 2}, {"sort_by": "name", "ascending": False},
+            {"sort_by": "fee", "limit": 4}, {"ascending": False, "limit": 2}, {"limit": 0},
+            {"name": ["a"], "where": "sharpe_ratio > -5", "sort_by": "total_return", "ascending": False, "limit": 1},
+            {"tags": ["x"], "where": "fee >= 0", "sort_by": "sharpe_ratio", "ascending": False},
+        ]
+        for deleted in (False, True):
+            shown = tuple(h for h in hidden if not deleted or h != "deleted_at")
+            for case in cases:
+                args = {k: v for k, v in case.items() if k != "where"}
+                where = parse(case["where"]) if "where" in case else None
+                expected = reference.select(where, deleted, **args, hidden=shown)
+                for handle in (self.make_store(path, read_only=True), store):  # fresh, then warm
+                    self.same_selection(handle.select(where, deleted, **args, hidden=shown), expected)
+                store.table()
+        assert list(store.select(parse("fee > 0.2")).index) == list(reference.select(parse("fee > 0.2")).index)
+        for handle in (self.make_store(path, read_only=True), store):
+            for where, sort_by in (("deleted_at.isna()", None), ("identity == ''", None), ("nope > 1", None),
+                                   (None, "identity"), (None, "nope"), ("sharpe_ratio > 0", "deleted_at")):
+                query = None if where is None else parse(where)
+                with pytest.raises(ValueError) as expected_error:
+                    reference.select(query, sort_by=sort_by, hidden=hidden)
+                with pytest.raises(ValueError) as error:
+                    handle.select(query, sort_by=sort_by, hidden=hidden)
+                assert str(error.value) == str(expected_error.value)
+        ours, theirs = RunRegistry(self.make_store(path, read_only=True)), RunRegistry(reference)
+        for kwargs in ({}, {"where": "sharpe_ratio > 0", "sort_by": "total_return", "limit": 3},
+                       {"tags": ["x"], "sort_by": "sharpe_ratio", "ascending": False}, {"deleted": True},
+                       {"name": "b", "where": "fee > 0"}):
+            pd.testing.assert_frame_equal(ours.list(**kwargs), theirs.list(**kwargs), check_dtype=False)
+        for kwargs in ({"n": None}, {"n": 4, "where": "window > 3 or fee > 0.15"}, {"name": ["a"], "n": 2},
+                       {"metric": "total_return", "tags": ["y"]}):
+            pd.testing.assert_frame_equal(ours.best(**kwargs), theirs.best(**kwargs))
+
+    def test_read_parts_in_order_leaving_out_what_read_part_refuses(self, store: RunStore) -> None:
+        a, a_parts = self.put(store, 0, name="a")
+        b, b_parts = self.put(store, 1, name="b")
+        c, c_parts = self.put(store, 2, name="c", n_columns=3)
+        d, d_parts = make_run(3, name="no configs")
+        d.parts = {PORTFOLIO: d.parts[PORTFOLIO]}  # a run of schema 1 has no configurations table
+        store.create(d, {PORTFOLIO: d_parts[PORTFOLIO]})
+        store.trash(b.run_id, datetime.now(timezone.utc))
+        unknown = "20240101T000000000000Z-deadbeef"
+        asked = [c.run_id, "../x", a.run_id, b.run_id, unknown, d.run_id, c.run_id]
+        assert list(store.read_parts(asked, CONFIGS)) == [(c.run_id, c_parts[CONFIGS]), (a.run_id, a_parts[CONFIGS]),
+                                                          (c.run_id, c_parts[CONFIGS])]
+        assert list(store.read_parts(asked, PORTFOLIO)) == [
+            (c.run_id, c_parts[PORTFOLIO]), (a.run_id, a_parts[PORTFOLIO]), (d.run_id, d_parts[PORTFOLIO]),
+            (c.run_id, c_parts[PORTFOLIO])]
+        assert list(store.read_parts(asked, PORTFOLIO, deleted=True)) == [(b.run_id, b_parts[PORTFOLIO])]
+        assert list(store.read_parts([], CONFIGS)) == []
+        with pytest.raises(ValueError, match="role"):
+            list(store.read_parts([a.run_id], "nope"))
+        parts = store.read_parts([a.run_id, c.run_id, d.run_id] * 20, PORTFOLIO)
+        assert next(parts) == (a.run_id, a_parts[PORTFOLIO])
+        parts.close()  # a reader may stop early; the store carries on
+        assert store.read(c.run_id).to_dict() == c.to_dict() and len(store) == 3
+        assert len(RunRegistry(store).best(n=None)) == 5  # 1 + 3 configurations, and d's from its record
