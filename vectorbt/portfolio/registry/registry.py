@@ -24,13 +24,14 @@ True
 
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import integrity
-from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, read_run_configs
+from vectorbt.portfolio.registry.admin import RegistryAdmin
+from vectorbt.portfolio.registry.configs import ConfigCache, ConfigFrame, runs_frame
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, RunNotFoundError
 from vectorbt.portfolio.registry.index import drop_absent_params, present_params, preview_notes
 from vectorbt.portfolio.registry.integrity import ENV_KEY
@@ -39,7 +40,6 @@ from vectorbt.portfolio.registry.query import parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id
 from vectorbt.portfolio.registry.spec import (
-    CONFIGS,
     INTERNAL_FIELDS,
     METRIC_NAMES,
     PORTFOLIO,
@@ -48,40 +48,22 @@ from vectorbt.portfolio.registry.spec import (
     default_ascending,
 )
 from vectorbt.portfolio.registry.registration import Registration
-from vectorbt.portfolio.registry.stores.base import Problem, RunStore, same_identity_error
+from vectorbt.portfolio.registry.stores.base import RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.location import ENV_PATH, ENV_URL, default_path, open_store
 from vectorbt.portfolio.registry.validation import (
     check_count,
     check_notes,
     check_tags,
     check_text,
-    parse_age,
 )
 
 __all__ = ["RunRegistry", "default_path", "ENV_PATH", "ENV_URL", "ENV_KEY"]
 
 if tp.TYPE_CHECKING:
-    from vectorbt.portfolio.registry.migration import MigrationReport
     from vectorbt.portfolio.registry.query import Query
-    from vectorbt.portfolio.registry.transfer import TransferReport
-
-class _Fetched:
-    """A store as `configs.read_run_configs` sees it, for one run whose `"configs"` part was fetched already
-    (`RunStore.read_parts`): that part as fetched, the rest from the store."""
-
-    def __init__(self, store: RunStore, run_id: str, data: bytes) -> None:
-        self.store, self.run_id, self.data = store, run_id, data
-
-    def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
-        if run_id == self.run_id and role == CONFIGS and not deleted:
-            return self.data
-        return self.store.read_part(run_id, role, deleted=deleted)
-
-    def read(self, run_id: str, deleted: bool = False) -> RunRecord:
-        return self.store.read(run_id, deleted=deleted)
 
 
-class RunRegistry:
+class RunRegistry(RegistryAdmin):
     """A registry of vectorbt backtests.
 
     Args:
@@ -103,13 +85,13 @@ class RunRegistry:
     """
 
     default_config_cache_size: int = 1_000_000
+    """Most configurations whose metrics and parameters `best` keeps in memory (about 250 bytes each), unless
+    `config_cache_size` is set on the registry."""
 
     default_part_cache_bytes: int = 256 * 2 ** 20
     """Most bytes of portfolios (format 2) that `load` keeps once read and verified, the most recently used first,
     so that loading configuration after configuration of one sweep reads and hashes its file once. 0 keeps
     none. A part is used again only under the checksum its record names when loaded."""
-    """Most configurations whose metrics and parameters `best` keeps in memory (about 250 bytes each), unless
-    `config_cache_size` is set on the registry."""
 
     def __init__(
         self,
@@ -408,32 +390,8 @@ class RunRegistry:
         return drop_absent_params(frame, present_params(param_names))
 
     def _configs(self, run_ids: tp.Sequence[str]) -> ConfigFrame:
-        """The configurations of the runs `run_ids`, through the cache: each run's `"configs"` part, or its
-        record for runs without one (see `configs.read_run_configs`). The parts of the runs that the cache
-        lacks are asked of the store at once (`RunStore.read_parts`: one query on a database) and read as they
-        arrive."""
-        ids = list(run_ids)
-        held = set(self._config_cache)
-        wanted = [r for r in ids if r not in held]
-        order = {run_id: i for i, run_id in enumerate(wanted)}
-        parts = iter(self.store.read_parts(wanted, CONFIGS) if wanted else ())
-        arrived: tp.Dict[str, bytes] = {}
-
-        def read(run_id: str) -> tp.Any:
-            if run_id not in arrived and run_id in order:
-                for got, data in parts:  # in the order asked, up to this run (a run left out has no such part)
-                    arrived[got] = data
-                    if order.get(got, -1) >= order[run_id]:
-                        break
-            data = arrived.pop(run_id, None)
-            return read_run_configs(self.store if data is None else _Fetched(self.store, run_id, data), run_id)
-
-        try:
-            return self._config_cache.frame(ids, read)
-        finally:
-            close = getattr(parts, "close", None)
-            if close is not None:
-                close()
+        """The configurations of the runs `run_ids`, through the cache (`configs.runs_frame`)."""
+        return runs_frame(self._config_cache, self.store, run_ids)
 
     def best(
         self,
@@ -547,30 +505,6 @@ class RunRegistry:
         self.store.check_writable()
         return self.store.restore(check_run_id(run_id))
 
-    def gc(self, older_than: tp.Union[None, str, float, timedelta] = None) -> tp.List[str]:
-        """Remove runs from the trash for good: all of them, or those deleted more than `older_than` ago
-        (a `timedelta`, a number of days, or a string such as `"7d"`). Returns the purged run ids.
-
-        A store that keeps parts apart from its records also removes then what no run refers to any more: a
-        `PostgresStore` with object storage removes the objects whose writer died after uploading them, and
-        those of a purge cut short (`PostgresStore.remove_orphans`). It removes an object only once it is older
-        than its grace period (`postgres_objects.LEFTOVER_GRACE_SECONDS`, an hour), and only under the object's
-        row lock, which a client writing a run holds from before its upload until its commit: an object whose
-        run is being written is never removed, however young the transaction writing it."""
-        self.store.check_writable()
-        age = parse_age(older_than)
-        trash = self.store.table(deleted=True)
-        now = datetime.now(timezone.utc)
-        purged = []
-        for run_id, deleted_at in zip(trash.index, trash["deleted_at"]):
-            if age is None or now - deleted_at.to_pydatetime() > age:
-                self.store.purge(run_id)
-                purged.append(run_id)
-        remove_orphans = getattr(self.store, "remove_orphans", None)  # stores with parts apart from records
-        if callable(remove_orphans):
-            remove_orphans()
-        return purged
-
     # ############# Figures ############# #
 
     def plot(self, run_ids: tp.Union[str, tp.Sequence[str]], column: tp.Any = None, top: tp.Optional[int] = None,
@@ -608,91 +542,3 @@ class RunRegistry:
         from vectorbt.portfolio.registry import ui
 
         return ui.serve(self, host=host, port=port, write=write, block=block, quiet=quiet)
-
-    # ############# Moving runs between registries ############# #
-
-    def export(self, run_ids: tp.Optional[tp.Sequence[str]], path: tp.FileName,
-               progress: tp.Optional[bool] = None) -> tp.List[str]:
-        """Write runs (all live runs if `run_ids` is None) into one self-contained archive at `path`.
-
-        The archive is a zip file: `manifest.json` (format, version and every file's sha256) and, per run,
-        its `run.json`, `metrics.npy` and `portfolio.pkl`. Each pickle is verified before it is written
-        (`IntegrityError` otherwise), and the archive appears at `path` only once complete. Returns the
-        exported run ids."""
-        from vectorbt.portfolio.registry import transfer
-
-        ids = list(self) if run_ids is None else [check_run_id(r) for r in run_ids]
-        return transfer.export_runs(self, ids, path, progress=progress)
-
-    def import_(self, path: tp.FileName, run_ids: tp.Optional[tp.Sequence[str]] = None,
-                progress: tp.Optional[bool] = None) -> "TransferReport":
-        """Bring runs from an archive written by `export` into this registry, keeping their ids.
-
-        Every file is checked against the archive's manifest and every pickle against its run's recorded
-        size and sha256 before anything is written. A run whose id exists here already (live or in the
-        trash) is reported as a conflict and left alone; nothing is overwritten. Returns a `TransferReport`.
-        Nothing is unpickled."""
-        from vectorbt.portfolio.registry import transfer
-
-        self.store.check_writable()
-        return transfer.import_runs(self, path, run_ids=run_ids, progress=progress)
-
-    @staticmethod
-    def copy(src: tp.Union["RunRegistry", tp.FileName], dst: tp.Union["RunRegistry", tp.FileName],
-             run_ids: tp.Optional[tp.Sequence[str]] = None, progress: tp.Optional[bool] = None) -> "TransferReport":
-        """Copy runs (all live runs if `run_ids` is None) from one registry into another, keeping their ids,
-        with the checks and conflict rules of `import_`."""
-        from vectorbt.portfolio.registry import transfer
-
-        src = src if isinstance(src, RunRegistry) else RunRegistry(src, read_only=True)
-        dst = dst if isinstance(dst, RunRegistry) else RunRegistry(dst)
-        dst.store.check_writable()
-        ids = list(src) if run_ids is None else [check_run_id(r) for r in run_ids]
-        return transfer.copy_runs(src, dst, ids, progress=progress)
-
-    # ############# Maintenance ############# #
-
-    def rebuild_index(self) -> int:
-        """Rebuild the derived index from the run folders; return the number of runs (live and trashed)."""
-        return self.store.rebuild_index()
-
-    def check(self, checksums: bool = True, progress: tp.Optional[bool] = None) -> tp.List[Problem]:
-        """Audit the registry without changing anything: leftovers of interrupted writes, orphan folders,
-        index drift and, with `checksums`, parts (portfolios, configuration tables) whose size or sha256 (or
-        signature, with a signing key) do not match their record (with a
-        progress bar when interactive, or as `progress` says). A run that cannot be read at all (damaged
-        metadata or metrics, or written by a newer format) is reported as `"unreadable"`, never raised."""
-        problems = list(self.store.check())
-        if checksums:
-            unreadable = {p.run_id for p in problems if p.kind == "unreadable"}
-            problems += integrity.audit_parts(self.store, self._key, unreadable, progress)
-        return problems
-
-    def migrate(self, run_ids: tp.Optional[tp.Sequence[str]] = None, dry_run: bool = False,
-                trusted_classes: tp.Sequence[tp.Union[type, str]] = (),
-                progress: tp.Optional[bool] = None) -> "MigrationReport":
-        """Rewrite runs of schema 1 (default: every run, live and in the trash) to schema 2 in place, one at a time.
-
-        Each pickle's size and sha256 (and signature, with a signing key) are verified first, and the converted
-        portfolio is checked to load under the safe rules and to equal the old one; run ids, metadata, metrics
-        and identities are kept. Each run is swapped in atomically by the store, so an interrupted migration
-        leaves every run old or new, never broken; running it again finishes the rest. With `dry_run`, every
-        check runs and nothing is written. Runs that fail a check are reported and left as they are. See
-        `vectorbt.portfolio.registry.migration`; returns a `MigrationReport`."""
-        from vectorbt.portfolio.registry.migration import migrate_runs
-
-        if not dry_run:
-            self.store.check_writable()
-        ids = None if run_ids is None else [check_run_id(r) for r in run_ids]
-        report = migrate_runs(self.store, self._key, ids, dry_run=dry_run, trusted_classes=trusted_classes,
-                              progress=progress)
-        for run_id in report.migrated:
-            self._config_cache.forget(run_id)
-            self._parts.forget(run_id)
-        return report
-
-    def repair(self) -> tp.List[str]:
-        """Fix what `check` finds and can fix safely (remove old leftovers, rebuild the index); return a
-        line per action. Runs whose files are damaged are reported by `check` and never touched."""
-        self.store.check_writable()
-        return self.store.repair()

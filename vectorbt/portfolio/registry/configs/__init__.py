@@ -25,7 +25,7 @@ are built into a DataFrame.
 ```
 """
 
-from vectorbt.portfolio.registry.configs.frame import ConfigCache, ConfigFrame, own_copy, rank_order
+from vectorbt.portfolio.registry.configs.frame import ConfigCache, ConfigFrame, own_copy, rank_order, runs_frame
 from vectorbt.portfolio.registry.configs.part import (
     CONFIGS_FORMAT,
     CONFIGS_VERSION,
@@ -50,4 +50,5 @@ __all__ = [
     "ConfigFrame",
     "own_copy",
     "rank_order",
+    "runs_frame",
 ]

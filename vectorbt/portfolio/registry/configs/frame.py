@@ -27,14 +27,15 @@ import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
-from vectorbt.portfolio.registry.configs.part import ConfigTable, _objects, _source
+from vectorbt.portfolio.registry.configs.part import ConfigTable, _objects, _source, read_run_configs
 from vectorbt.portfolio.registry.errors import RegistryError, RunNotFoundError
-from vectorbt.portfolio.registry.spec import METRIC_NAMES
+from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES
 
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.query import Query
+    from vectorbt.portfolio.registry.stores.base import RunStore
 
-__all__ = ["ConfigCache", "ConfigFrame", "own_copy", "rank_order"]
+__all__ = ["ConfigCache", "ConfigFrame", "own_copy", "rank_order", "runs_frame"]
 
 _SHAREABLE = (type(None), bool, int, float, complex, str, bytes, np.generic, date, timedelta, pd.Timedelta)
 """Immutable parameter values, which result frames may share with the cache (`datetime` and `pd.Timestamp`
@@ -186,6 +187,33 @@ class ConfigCache:
         frame = ConfigFrame(ids, np.asarray(positions, dtype=np.int64), tables)
         self._frame = frame if complete and frame.n <= self.max_configs else None
         return frame
+
+
+def runs_frame(cache: ConfigCache, store: "RunStore", run_ids: tp.Sequence[str]) -> "ConfigFrame":
+    """The `ConfigFrame` of the runs `run_ids` of `store`, through `cache`: the `"configs"` parts of the runs the
+    cache lacks are asked of the store at once (`RunStore.read_parts`: one query on a database) and read as they
+    arrive; a run without one is read from its record (`read_run_configs`)."""
+    ids = list(run_ids)
+    held = set(cache)
+    wanted = [r for r in ids if r not in held]
+    order = {run_id: i for i, run_id in enumerate(wanted)}
+    parts = iter(store.read_parts(wanted, CONFIGS) if wanted else ())
+    arrived: tp.Dict[str, bytes] = {}
+
+    def read(run_id: str) -> ConfigTable:
+        if run_id not in arrived and run_id in order:
+            for got, data in parts:  # in the order asked, up to this run (a run left out has no such part)
+                arrived[got] = data
+                if order.get(got, -1) >= order[run_id]:
+                    break
+        return read_run_configs(store, run_id, arrived.pop(run_id, None))
+
+    try:
+        return cache.frame(ids, read)
+    finally:
+        close = getattr(parts, "close", None)  # a generator: let the store end its query
+        if close is not None:
+            close()
 
 
 def _concat(parts: tp.List[tp.Any], dtype: tp.Any) -> tp.Any:

@@ -390,15 +390,17 @@ def configs_of(record: RunRecord) -> ConfigTable:
     return read_configs(configs_bytes(record), record.run_id)
 
 
-def read_run_configs(store: "RunStore", run_id: str) -> ConfigTable:
-    """The configurations of a run of `store`: from its `"configs"` part, or, for a run without one (schema 1)
-    or whose part cannot be read, from its record (slower: every label is decoded from `run.json`).
+def read_run_configs(store: "RunStore", run_id: str, data: tp.Optional[bytes] = None) -> ConfigTable:
+    """The configurations of a run of `store`: from its `"configs"` part (`data`, when fetched already), or, for
+    a run without one (schema 1) or whose part cannot be read, from its record (slower: every label is decoded
+    from `run.json`).
 
     Raises what `store.read` raises (`RunNotFoundError` for a run deleted meanwhile)."""
-    try:
-        data: tp.Optional[bytes] = store.read_part(run_id, CONFIGS)
-    except IntegrityError:  # no such part
-        data = None
+    if data is None:
+        try:
+            data = store.read_part(run_id, CONFIGS)
+        except IntegrityError:  # no such part
+            data = None
     if data is not None:
         try:
             return read_configs(data, run_id)

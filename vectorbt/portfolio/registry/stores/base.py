@@ -292,6 +292,15 @@ class RunStore(ABC):
         """Fix what `check` reports as repairable, never touching a damaged run; return a line per action
         taken. Raises `ReadOnlyError`."""
 
+    def remove_orphans(self) -> tp.List[str]:
+        """Remove stored data that no run refers to any more and that no writer can still be committing (a store
+        that keeps parts apart from its records: objects whose writer died after uploading them); return what
+        was removed. `RunRegistry.gc` calls it after purging. This implementation has nothing to remove: a
+        store whose runs are whole units (a folder, a dict entry) leaves no orphans that `repair` would not.
+        Raises `ReadOnlyError`."""
+        self.check_writable()
+        return []
+
     # ############# Conveniences built on the verbs ############# #
 
     def run_ids(self, deleted: bool = False) -> tp.List[str]:
