@@ -407,6 +407,7 @@ class StoreSuite:
         b, _ = self.put(writer, 1, name="b")
         RunRegistry(writer).delete(b.run_id)
         writer.table()
+        assert writer.remove_orphans() == []  # nothing left behind by complete writes
         before = self.state(writer)
         time.sleep(0.01)
         store = self.make_store(path, read_only=True)
@@ -423,7 +424,8 @@ class StoreSuite:
                      lambda: store.update(a.run_id, lambda r: r), lambda: store.trash(a.run_id, now),
                      lambda: store.restore(b.run_id), lambda: store.purge(b.run_id), store.rebuild_index,
                      lambda: store.rewrite(a.run_id, lambda r: (r, a_parts)),
-                     store.repair, lambda: ro.update(a.run_id, notes="x"), lambda: ro.delete(a.run_id),
+                     store.repair, store.remove_orphans, lambda: ro.update(a.run_id, notes="x"),
+                     lambda: ro.delete(a.run_id),
                      lambda: ro.restore(b.run_id), ro.gc, ro.repair, ro.rebuild_index):
             with pytest.raises(ReadOnlyError, match="read-only"):
                 call()
