@@ -30,6 +30,7 @@ implementation over `table()`.
 import copy
 import threading
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -57,13 +58,19 @@ base (`SummaryIndex`), so that the table is not rebuilt from that many rows afte
 class WarmTable:
     """The summary table of one client of a `PostgresStore`, kept up to date from the change feed.
 
-    `store` is the client: `refresh` runs its queries through `store._run` and names it in warnings. `lock`
-    guards the table: hold it while reading `index`."""
+    `store` is the client: `refresh` runs its queries through `store._run` and names it in warnings (held by a
+    weak reference, so that a store nobody uses is freed, its connections closed, at once). `lock` guards the
+    table: hold it while reading `index`."""
 
     def __init__(self, store: tp.Any) -> None:
-        self.store = store
+        self._store = weakref.ref(store)
         self.lock = threading.RLock()
         self.reset()
+
+    @property
+    def store(self) -> tp.Any:
+        """The client whose table this is."""
+        return self._store()
 
     def reset(self) -> None:
         """Forget everything: the next `refresh` reads the table again (from the newest snapshot)."""
