@@ -230,7 +230,10 @@ class RunStore(ABC):
         wants), as a fresh copy. Without arguments: `table(deleted)`.
 
         This implementation does it all in pandas over `table(deleted)`. A store that can select where it keeps
-        the data (a database) overrides it; its rows, their order and their values must equal these."""
+        the data (a database) overrides it; its rows, their order and their values must equal these. Such a
+        store, selecting without the whole table, may leave out parameter columns that none of the rows returned
+        has (`RunRegistry.list` drops them anyway), and may type a parameter column by the rows returned (`int64`
+        where the whole table, with a run that lacks the parameter, has `float64`); `StoreSuite` checks so."""
         frame = self.table(deleted=deleted)
         keep = np.ones(len(frame), dtype=bool)
         if name is not None:
