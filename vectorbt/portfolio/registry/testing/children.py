@@ -284,26 +284,43 @@ def crash_child(spec, path, log_path, seed, live, trashed):
 
 def migrate_child(spec, path, log_path, seed):
     """Migration crash test, the victim: migrates the registry (its fsyncs slowed down, so that kills land in the
-    middle of a run's rewrite) until it is killed or done."""
+    middle of a run's rewrite) until it is killed or done, logging `step` each time a run's rewrite returned."""
     check_warm()
     slow_down_fsync(random.Random(seed), 0.01)
-    reg = RunRegistry(store_factory(spec)(path))
+    store = store_factory(spec)(path)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    rewrite = store.rewrite
+
+    def logged_rewrite(run_id, *args, **kwargs):
+        out = rewrite(run_id, *args, **kwargs)
+        say(fd, "step", run_id)
+        return out
+
+    store.rewrite = logged_rewrite
+    reg = RunRegistry(store)
     say(fd, "ready")
     report = reg.migrate()
     say(fd, "done", len(report.migrated), len(report.failed))
 
 
-def kill_when_ready(proc, log_path: str, delay: float):
-    """Start the child `proc`, wait until it logs `ready` (60 s at most), let it work `delay` seconds, then kill
-    it with SIGKILL; return it, joined."""
+def kill_when_ready(proc, log_path: str, delay: float, steps: int = 0):
+    """Start the child `proc`, wait until it logs `ready` and then `steps` lines `step ...` (60 s at most; or
+    until it exits), let it work `delay` seconds more, then kill it with SIGKILL; return it, joined. Waiting for
+    steps rather than for a time lands the kill after the same amount of work on a fast machine and a slow one."""
     proc.start()
     try:
         deadline = time.monotonic() + 60
-        while not any(w == ["ready"] for w in read_lines(log_path)):
+
+        def ready() -> bool:
+            lines = read_lines(log_path)
+            return ["ready"] in lines and sum(w[0] == "step" for w in lines if w) >= steps
+
+        while not ready():
+            if steps and not proc.is_alive():
+                break  # done before that many steps: nothing to kill
             assert proc.is_alive(), f"child died before it was ready (exit code {proc.exitcode})"
             assert time.monotonic() < deadline, "child not ready after 60 s"
-            time.sleep(0.005)
+            time.sleep(0.002)
         time.sleep(delay)
     finally:
         proc.kill()  # SIGKILL
