@@ -150,11 +150,6 @@ class ChunkedReader:
                 self.pieces[i] = piece
             return piece
 
-    @property
-    def bytes_read(self) -> int:
-        """How many bytes of the part were read and verified so far."""
-        return sum(len(p) for p in self.pieces.values())
-
     def __call__(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset + length > self.size:
             return b""  # the container reports the short read as damage
