@@ -541,11 +541,13 @@ def test_write_failure_during_register_leaves_nothing(path, pf, pf2, monkeypatch
     assert reg.register(pf2, name="fine").run_id in reg  # and the next registration works
 
 
-@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 3), ("fsync", 4), ("fsync", 5), ("mkdir", 1), ("open", 1),
-                                     ("open", 4), ("open", 5), ("rename", 1), ("replace", 1), ("replace", 4)])
+@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 3), ("fsync", 4), ("fsync", 5), ("fsync", 6),
+                                     ("mkdir", 1), ("open", 1), ("open", 4), ("open", 5), ("open", 7), ("rename", 1),
+                                     ("replace", 1)])
 def test_other_failures_during_register_leave_nothing(path, pf, pf2, monkeypatch, what, at):
-    """fsync, mkdir (the staging folder), open (a temp file), rename (the commit) and replace (of a file into
-    the staging folder, or of the event after the commit: the run is then taken back) fail."""
+    """fsync (of a file of the staging folder, of the folder, or of runs/ after the commit), mkdir (the staging
+    folder), open (a file of the staging folder, the folder, the event's temporary file), rename (the commit) and
+    replace (of the event after the commit: the run is then taken back) fail."""
     reg = RunRegistry(path)
     earlier = [reg.register(pf, name="earlier")]
     reg.list()
@@ -570,6 +572,28 @@ def test_a_registration_syncs_only_what_makes_it_durable(path, pf, pf2, monkeypa
     reg.register(pf2, name="counted")
     n_files = len(os.listdir(os.path.join(path, "runs", reg.list(name="counted").index[0])))
     assert len(calls) == n_files + 2
+
+
+def _register_in_fork(path: str, pf) -> None:
+    os._exit(0 if RunRegistry(path).register(pf, name="child").run_id else 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_registers_after_its_parent_did(path, pf, pf2):
+    """The files of a run are fsynced from a pool of threads; a child forked after the parent used it has none
+    of those threads and must not wait for them (multiprocessing forks by default on Linux)."""
+    import multiprocessing
+
+    reg = RunRegistry(path)
+    reg.register(pf, name="parent")
+    child = multiprocessing.get_context("fork").Process(target=_register_in_fork, args=(str(path), pf2))
+    child.start()
+    child.join(30)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0
+    assert sorted(reg.list()["name"]) == ["child", "parent"] and reg.check() == []
 
 
 @pytest.mark.parametrize("at", [1, 2])

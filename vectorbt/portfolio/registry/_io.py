@@ -4,12 +4,15 @@
 crosses file systems), flushes and fsyncs it, then `os.replace`s it into place: readers see the old content
 or the new one, never a mix, and a crash leaves at most a temporary file whose name starts with `.` and
 ends with `.tmp`, which no reader looks at and `RunRegistry.repair` removes. `write_temp` and `commit` are
-its two halves, for changes that prepare several files before making any of them visible.
+its two halves, for changes that prepare several files before making any of them visible. `write_folder`
+fills a new folder that is not yet visible (a run's staging folder): the folder's rename is then the atomic
+step, so its files need no temporary names of their own.
 
 Errors of the medium (`ENOSPC`, `EDQUOT`, `EACCES`, `EIO`) propagate as `OSError`, with the file they were
 about in `filename`.
 """
 
+import concurrent.futures
 import contextlib
 import ctypes
 import errno
@@ -24,8 +27,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["atomic_write", "write_temp", "commit", "discard", "fsync_dir", "exchange", "FileLock", "TMP_SUFFIX",
-           "is_temp_name"]
+__all__ = ["atomic_write", "write_temp", "commit", "discard", "write_folder", "fsync_dir", "exchange", "FileLock",
+           "TMP_SUFFIX", "is_temp_name"]
 
 TMP_SUFFIX = ".tmp"
 """Suffix of temporary files; with the leading `.` it marks names that readers skip."""
@@ -120,6 +123,73 @@ def atomic_write(path: tp.FileName, data: bytes, sync_dir: bool = True) -> None:
     `filename`, so that "No space left on device" says where); the previous content of `path`, if any, is
     untouched."""
     commit(write_temp(path, data), path, sync_dir=sync_dir)
+
+
+_SYNC_THREADS = 4
+"""Most files `write_folder` fsyncs at once."""
+
+_sync_pool: tp.Optional[concurrent.futures.ThreadPoolExecutor] = None
+_sync_pool_lock = threading.Lock()
+
+
+def _forget_sync_pool() -> None:
+    # a forked child has none of its parent's threads: an inherited pool would wait for them forever
+    global _sync_pool
+    _sync_pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_sync_pool)
+
+
+def _fsync_all(fds: tp.Sequence[int]) -> None:
+    """fsync the open files `fds`, at once from several threads (the file system journals them together), and
+    raise the first error."""
+    global _sync_pool
+    if len(fds) < 2:
+        for fd in fds:
+            os.fsync(fd)
+        return
+    with _sync_pool_lock:
+        if _sync_pool is None:
+            _sync_pool = concurrent.futures.ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="registry-fsync")
+        pool = _sync_pool
+    futures = [pool.submit(os.fsync, fd) for fd in fds]
+    concurrent.futures.wait(futures)  # all finished before the caller closes any of the files
+    for future in futures:
+        future.result()
+
+
+def write_folder(folder: tp.FileName, files: tp.Mapping[str, bytes]) -> None:
+    """Create `folder` (which must not exist) with `files` (name to content) in it, every file and the folder
+    itself fsynced before this returns.
+
+    For a folder that readers do not look at until it is renamed into place (a staging folder): renaming it
+    is the atomic step, so the files are written under their own names, and their fsyncs are issued together
+    (one journal commit on most file systems, not one per file). On error the folder may be left partly
+    written, for the caller to remove; like `atomic_write`, an `OSError` names the file it was about."""
+    folder = os.fspath(folder)
+    os.mkdir(folder)
+    fds: tp.List[int] = []
+    path = folder
+    try:
+        try:
+            for name, data in files.items():
+                path = os.path.join(folder, name)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+                fds.append(fd)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            path = folder
+            _fsync_all(fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        fsync_dir(folder)
+    except OSError as e:
+        _name_the_file(e, path)
+        raise
 
 
 _RENAME_EXCHANGE = 2

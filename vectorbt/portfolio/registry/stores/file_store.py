@@ -5,7 +5,7 @@
 ```text
 <root>/
     registry.json                  marks the folder as a registry: format name and schema_version
-    runs/<run_id>/run.json         metadata: the source of truth (written last, see below)
+    runs/<run_id>/run.json         metadata: the source of truth (see below)
     runs/<run_id>/portfolio.pkl    the portfolio, as `pf.dumps()` makes it
     runs/<run_id>/metrics.npy      per-configuration metrics, float64, n_columns x n_metrics
     trash/<run_id>/...             runs deleted with `RunRegistry.delete`, same layout
@@ -17,9 +17,9 @@
 
 ## How a run is written
 
-Its files are written (each through `atomic_write`) into a staging folder `runs/.staging-...`, which is
-then renamed to `runs/<run_id>` in one step: a run folder is complete or absent, and `run.json`, the
-metadata, is written last inside it. Then an event with the run's summary row goes to `index/events/`.
+Its files are written into a new staging folder `runs/.staging-...` (`write_folder`: every file and the
+folder fsynced, the files' fsyncs issued together), which is then renamed to `runs/<run_id>` in one step: a
+run folder is complete or absent. Then an event with the run's summary row goes to `index/events/`.
 The rename and the event are done under the lock file (a few milliseconds), so that the events of one run
 are written in the order its changes happened; the slow part, writing the files, needs no lock.
 
@@ -50,6 +50,7 @@ from vectorbt.portfolio.registry._io import (
     exchange,
     fsync_dir,
     is_temp_name,
+    write_folder,
     write_temp,
 )
 from vectorbt.portfolio.registry.errors import (
@@ -289,11 +290,8 @@ class FileStore(RunStore):
         files.update({METRICS_FILE: record.metrics_bytes(), META_FILE: record.meta_bytes()})
         row = summary_row(record)
         staging = self._staging_name(self._runs, run_id)
-        os.mkdir(staging)
         try:
-            for name, data in files.items():  # run.json last
-                atomic_write(os.path.join(staging, name), data, sync_dir=False)
-            fsync_dir(staging)
+            write_folder(staging, files)
             with self._lock:
                 if self._taken(run_id):
                     raise DuplicateRunError(f"run_id {run_id!r} exists already", run_id)
@@ -442,11 +440,8 @@ class FileStore(RunStore):
             files.update({METRICS_FILE: record.metrics_bytes(), META_FILE: record.meta_bytes()})
             folder = os.path.dirname(path)
             staging = self._staging_name(folder, run_id)  # a leftover `repair` removes, whatever happens
-            os.mkdir(staging)
             try:
-                for name, data in files.items():  # run.json last
-                    atomic_write(os.path.join(staging, name), data, sync_dir=False)
-                fsync_dir(staging)
+                write_folder(staging, files)
                 event = self.index.prepare_event(run_id, summary_row(record))
                 try:
                     exchange(staging, path)  # the commit point: the new folder in place, the old one at staging
