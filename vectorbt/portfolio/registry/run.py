@@ -371,8 +371,9 @@ class RunRecord:
             raise IntegrityError(run_id, RECORD_FILE, f"damaged ({type(e).__name__}: {e})") from e
 
     def meta_bytes(self) -> bytes:
-        """The run's `run.json`: `to_dict` as strict JSON (what stores and archives write)."""
-        return codec.dumps(self.to_dict(), indent=1)
+        """The run's `run.json`: `to_dict` as strict JSON on one line (what stores and archives write; JSON with
+        indentation is encoded by the standard library's pure-Python encoder, several times slower)."""
+        return codec.dumps(self.to_dict())
 
     def metrics_bytes(self) -> bytes:
         """The run's `metrics.npy`: the metric matrix as a NumPy file, loadable with `allow_pickle=False`."""
@@ -421,15 +422,19 @@ def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
     finite value, as `RunRegistry.best` ranks by default; only when there is none, +inf before -inf, NaN last).
 
     Rows are what stores keep in their index, so that listing needs neither pickles nor full metadata."""
-    pos = record.best_position(LIST_METRIC) if LIST_METRIC in record.metrics.columns else 0
-    if LIST_METRIC in record.metrics.columns:
-        values = record.metrics[LIST_METRIC].to_numpy(dtype=float)
+    names = record.metrics.columns.tolist()
+    matrix = record.metrics.to_numpy(dtype=float)
+    pos = 0
+    if LIST_METRIC in names:
+        values = matrix[:, names.index(LIST_METRIC)]
         finite = np.flatnonzero(np.isfinite(values))
         if len(finite):  # a configuration that never trades has a ratio of inf: not the one to show
             ascending = default_ascending(LIST_METRIC)
             pos = int(finite[np.argmin(values[finite]) if ascending else np.argmax(values[finite])])
+        else:
+            pos = record.best_position(LIST_METRIC)
     has_cols = record.n_columns > 0
-    metrics = record.metrics.iloc[pos].to_dict() if has_cols else {}
+    metrics = dict(zip(names, matrix[pos].tolist())) if has_cols else {}
     return {
         "run_id": record.run_id,
         "name": record.name,
@@ -443,6 +448,6 @@ def summary_row(record: RunRecord) -> tp.Dict[str, tp.Any]:
         "identity": record.identity,
         "column": codec.encode(record.columns[pos] if has_cols else None, "column"),
         "params": codec.encode(record.config_params(pos) if has_cols else dict(record.params), "params"),
-        "metrics": codec.encode({k: float(v) for k, v in metrics.items()}, "metrics"),
+        "metrics": codec.encode(metrics, "metrics"),
     }
 
