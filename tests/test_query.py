@@ -10,15 +10,19 @@ import builtins
 import dataclasses
 import math
 import os
+import re
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vectorbt.portfolio.registry import RunRegistry
 from vectorbt.portfolio.registry import query as query_module
 from vectorbt.portfolio.registry.cli import main
+from vectorbt.portfolio.registry.query.parser import pattern_problem
 from vectorbt.portfolio.registry.query import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -608,10 +612,86 @@ def test_slow_patterns_are_refused_by_what_they_are(tmp_path):
     """The refusal names the nesting and says how to do without it; text matched with regex=False, and patterns
     that repeat a group without a repeat inside it, still work."""
     frame = pd.DataFrame({"notes": ["a" * 40 + "!", "ab ab", "plain"]}, index=["x", "y", "z"])
-    with pytest.raises(ValueError, match=r"repeats a group that repeats itself \('\(a\+\)\+'\).*regex=False"):
+    nested = r"repeats a group that repeats itself \('\(a\+\)\+' around 'a\+'\).*regex=False"
+    with pytest.raises(ValueError, match=nested):
         apply_where(frame, "notes.str.contains('(a+)+$')")
     with pytest.raises(ValueError, match="is not a regular expression"):
         apply_where(frame, "notes.str.contains('(a')")
     assert list(apply_where(frame, "notes.str.contains('(a+)+$', regex=False)").index) == []
     assert list(apply_where(frame, "notes.str.contains('(ab ?)+')").index) == ["y"]
     assert list(apply_where(frame, "notes.str.contains('a+!')").index) == ["x"]
+
+
+SLOW_PATTERNS = [
+    # overlapping alternatives in a repeat
+    (r"(a|aa)*$", "alternatives"), (r"(a|a)+b", "alternatives"), (r"(ab|a)*c", "alternatives"),
+    (r"(\w|\d)+x", "alternatives"), (r"(.|a)*z", "alternatives"), (r"(fast|far)+", "alternatives"),
+    (r"(a|a?)+", "alternatives"), (r"(?:a|ab)+c", "alternatives"), (r"(?i)(ab|Ab)*!", "alternatives"),
+    (r"(x|)+y", "alternatives"), (r"(?:(?=a)a|b)+", "alternatives"),
+    # repeats in repeats, bounded or not
+    (r"(a+){10}$", "repeats itself"), (r"(a{1,20}){1,20}$", "repeats itself"), (r"((a+)b?)+", "repeats itself"),
+    (r"(x+x+)+y", "repeats itself"), (r"(\d+)*", "repeats itself"), (r"([a-z]+)*", "repeats itself"),
+    (r"(a*)*", "repeats itself"), (r"(?:a{2})+", "repeats itself"),
+    # optional parts that can also start what follows them in the repetition
+    (r"(a?b?)*$", "optional part"), (r"(a?b?a)*$", "optional part"),
+    # backreferences
+    (r"(a)\1", "refers back"), (r"(?P<x>a+)(?P=x)", "refers back"),
+]
+"""Patterns that can take exponential time to match, and a piece of the message that refuses each."""
+
+FAST_PATTERNS = [r"ma_(fast|slow)+", r"(a|b)*", r"^sweep-\d+$", r"a+b+c+", r"[a-z]+_\d{1,3}", r"(?:ab|cd)+",
+                 r"fast|slow", r"(foo)?bar", r"x{2,5}", r"(ab ?)+", r'(?:[^"]|"")*', r"(\d|\s)+", r"a*a*!",
+                 r"(?x) (a | b)+  # a comment | x", r"[|]+(?#a|a)"]
+"""Patterns that pass: alternatives told apart by their first character, repeats that are not nested."""
+
+
+@pytest.mark.parametrize("pattern, reason", SLOW_PATTERNS, ids=[p for p, _ in SLOW_PATTERNS])
+def test_pattern_problem_refuses_slow_shapes(pattern, reason):
+    problem = pattern_problem(pattern)
+    assert problem is not None and problem.startswith(f"the pattern {pattern!r} ") and reason in problem, problem
+    assert "exponential" in problem and problem.endswith("or pass regex=False")
+
+
+@pytest.mark.parametrize("pattern", FAST_PATTERNS)
+def test_pattern_problem_lets_fast_shapes_through(pattern):
+    assert pattern_problem(pattern) is None
+    re.compile(pattern).search("ma_fastslow sweep-12 abc x_12 " + "a" * 24 + "!")
+
+
+def test_pattern_problem_names_the_offending_part():
+    assert "('(fast|far)+': 'fast' and 'far')" in pattern_problem("ma_(fast|far)+$")
+    assert "('(?:a|ab)+': 'a' and 'ab')" in pattern_problem("(?:a|ab)+c")
+    assert "('((a+)b?)+' around 'a+')" in pattern_problem("((a+)b?)+")
+    assert r"('\\1')" in pattern_problem(r"(a)\1")
+    assert "nests groups too deeply" in pattern_problem("(" * 2_000 + ")" * 2_000)
+
+
+@pytest.mark.parametrize("pattern, reason", SLOW_PATTERNS, ids=[p for p, _ in SLOW_PATTERNS])
+def test_slow_patterns_are_refused_through_the_registry(seeded, guarded, pattern, reason):
+    calls, work = guarded
+    for where in (f"name.str.contains({pattern!r})", f"notes.str.contains({pattern!r}, case=False)"):
+        with pytest.raises(ValueError, match="^where: ") as info:
+            seeded.list(where=where)
+        assert "is not allowed: the pattern" in str(info.value) and reason in str(info.value)
+    assert len(seeded.list(where=f"name.str.contains({pattern!r}, regex=False)")) == 0
+    assert calls == [] and list(work.iterdir()) == []
+
+
+PATTERN_PIECES = ["a", "b", "ab", "!", "(", "(?:", ")", "|", "*", "+", "?", "{2}", "{1,3}", "{2,}", r"\d", r"\w",
+                  ".", "[ab]", "[^b]", "^", "$", r"\b", r"\1", "(?=a)", "a?", "a*"]
+"""Pieces of random patterns: characters, groups, alternation, quantifiers, anchors, a backreference."""
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PATTERN_PIECES), min_size=1, max_size=7))
+def test_accepted_patterns_match_in_reasonable_time(pieces):
+    """pattern_problem answers None or a message for anything; what it accepts matches strings of 25 characters
+    at once (a pattern that backtracks exponentially would hang here, which is the failure; no timing)."""
+    pattern = "".join(pieces)
+    problem = pattern_problem(pattern)
+    assert problem is None or isinstance(problem, str)
+    if problem is None:
+        for text in ("a" * 24 + "!", "ab" * 12 + "!", "a" * 24 + "b"):
+            re.fullmatch(pattern, text)
+            re.search(pattern, text)
+            re.search(pattern, text, re.IGNORECASE)
