@@ -5,6 +5,7 @@ import pytest
 import vectorbt as vbt
 
 from vectorbt.portfolio.registry import IntegrityError, RunRegistry
+from vectorbt.portfolio.registry.run import SCHEMA_VERSION
 
 
 class MyPortfolio(vbt.Portfolio):
@@ -19,7 +20,7 @@ def my_pf(close):
 
 def test_new_runs_are_schema_2(reg, single_pf):
     rec = reg.register(single_pf, name="s")
-    assert rec.schema_version == 2 and reg.get(rec.run_id).schema_version == 2 and rec.trusted_classes == []
+    assert rec.schema_version == SCHEMA_VERSION == reg.get(rec.run_id).schema_version and rec.trusted_classes == []
     assert reg.load(rec.run_id).total_return() == pytest.approx(single_pf.total_return())
 
 

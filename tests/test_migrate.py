@@ -16,6 +16,7 @@ import pytest
 import vectorbt as vbt
 from vectorbt.portfolio.registry import FileStore, InMemoryStore, IntegrityError, ReadOnlyError, RunRegistry
 from vectorbt.portfolio.registry.cli import main
+from vectorbt.portfolio.registry.run import SCHEMA_VERSION
 from vectorbt.portfolio.registry.testing import files_of
 from vectorbt.portfolio.registry.testing.records import make_v1_run
 
@@ -41,13 +42,15 @@ def v1_expected():
 
 
 def _state(reg, deleted_ids=()):
-    """Every run's metadata and metrics, to compare before and after."""
+    """Every run's metadata and metrics, to compare before and after (labels as values: schema 3 spells a
+    multi-level sweep's labels by level)."""
     out = {}
     for run_id in [*reg, *deleted_ids]:
         rec = reg.store.read(run_id, deleted=run_id in deleted_ids)
         data = rec.to_dict()
         for key in ("schema_version", "parts", "files", "trusted_classes"):
             data.pop(key, None)
+        data["columns"] = rec.columns
         out[run_id] = (data, rec.metrics)
     return out
 
@@ -71,7 +74,7 @@ def test_migrating_a_copy_of_the_v1_fixture_keeps_ids_metrics_and_loads_safely(v
         assert after[run_id][0] == meta  # ids, names, tags, notes, params, identity, times: all kept
         pd.testing.assert_frame_equal(after[run_id][1], metrics)
         rec = reg.store.read(run_id, deleted=run_id in trashed)
-        assert rec.schema_version == 2 and sorted(rec.parts) == ["configs", "portfolio"]
+        assert rec.schema_version == SCHEMA_VERSION and sorted(rec.parts) == ["configs", "portfolio"]
 
     # schema 2 loads with the restricted unpickler: dill is never used again
     def no_dill(*args, **kwargs):
@@ -148,7 +151,7 @@ def test_migrate_leaves_a_damaged_run_as_it_is(tmp_path, single_pf, sweep_pf):
         report = reg.migrate(dry_run=dry_run)
         assert report.migrated == [good]  # a dry run first: good is still of schema 1 for the real one
         assert list(report.failed) == [bad] and "sha256" in report.failed[bad] and not report.ok
-    assert reg.get(good).schema_version == 2
+    assert reg.get(good).schema_version == SCHEMA_VERSION
     assert reg.get(bad).schema_version == 1
     with open(pickle_path, "rb") as f:
         assert f.read() == damaged  # not touched
@@ -183,7 +186,7 @@ def test_migrate_a_subclass_run_gives_what_loading_it_gave(tmp_path, single_pf):
     assert type(reg.load(run_id)) is vbt.Portfolio  # schema 1, through dill
     assert reg.migrate().migrated == [run_id]
     rec = reg.get(run_id)
-    assert rec.schema_version == 2 and rec.trusted_classes == []
+    assert rec.schema_version == SCHEMA_VERSION and rec.trusted_classes == []
     assert type(reg.load(run_id)) is vbt.Portfolio
     assert reg.load(run_id).total_return() == pytest.approx(single_pf.total_return())
 
@@ -210,13 +213,13 @@ def test_cli_migrate_dry_run_then_migrate(capsys, v1_copy):
     files = files_of(v1_copy)
     assert main(["--registry", v1_copy, "migrate", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "3 would be migrated, 0 of schema 2 already, 0 failed (dry run: nothing written)" in out
+    assert "3 would be migrated, 0 of schema 2 or later already, 0 failed (dry run: nothing written)" in out
     assert files_of(v1_copy) == files
     assert main(["--registry", v1_copy, "--format", "json", "migrate"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["migrated"]) == 3 and data["failed"] == {} and data["dry_run"] is False
     assert main(["--registry", v1_copy, "migrate"]) == 0
-    assert "0 migrated, 3 of schema 2 already, 0 failed" in capsys.readouterr().out
+    assert "0 migrated, 3 of schema 2 or later already, 0 failed" in capsys.readouterr().out
     assert main(["--registry", v1_copy, "check"]) == 0
 
 
@@ -230,4 +233,4 @@ def test_cli_migrate_exit_code_when_a_run_fails(capsys, tmp_path, single_pf, swe
     out = capsys.readouterr().out
     assert f"{bad}: failed, left as it is" in out and "size" in out and f"{good}: migrated" in out
     assert main(["--registry", str(tmp_path / "reg"), "migrate", "--trust", f"{__name__}.OwnPortfolio", good]) == 0
-    assert reg.get(good).schema_version == 2 and reg.get(bad).schema_version == 1
+    assert reg.get(good).schema_version == SCHEMA_VERSION and reg.get(bad).schema_version == 1

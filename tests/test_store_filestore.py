@@ -23,7 +23,7 @@ from vectorbt.portfolio.registry import (
 from vectorbt.portfolio.registry._io import FileLock
 from vectorbt.portfolio.registry.index import read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.portfolio_format import dump_portfolio
-from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION
+from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION, SCHEMA_VERSION
 from vectorbt.portfolio.registry.stores import file_index, file_store
 from vectorbt.portfolio.registry.testing import (MultiProcessStoreSuite, files_of, hard_timeout, start_forkserver,
                                                  tiny_pf)
@@ -75,7 +75,7 @@ def test_layout(reg, pf):
     assert sorted(os.listdir(os.path.join(root, "runs", a.run_id))) == ["configs.npz", "metrics.npy", "portfolio.pkl",
                                                                        "run.json"]
     meta = json.load(open(os.path.join(root, "runs", a.run_id, "run.json")))
-    assert meta["run_id"] == a.run_id and meta["schema_version"] == 2 and meta["name"] == "a"
+    assert meta["run_id"] == a.run_id and meta["schema_version"] == SCHEMA_VERSION and meta["name"] == "a"
     metrics = np.load(os.path.join(root, "runs", a.run_id, "metrics.npy"), allow_pickle=False)
     np.testing.assert_array_equal(metrics, a.metrics.to_numpy())
     assert open(os.path.join(root, "runs", a.run_id, "portfolio.pkl"), "rb").read() == dump_portfolio(pf)

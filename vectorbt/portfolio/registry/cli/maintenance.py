@@ -197,7 +197,7 @@ def _migrate_run(reg: RunRegistry, args: argparse.Namespace, out: Output) -> int
     done = "would be migrated" if report.dry_run else "migrated"
     lines = [f"{run_id}: {done}" for run_id in report.migrated]
     lines += [f"{run_id}: failed, left as it is: {why}" for run_id, why in report.failed.items()]
-    lines.append(f"{len(report.migrated)} {done}, {len(report.current)} of schema 2 already, "
+    lines.append(f"{len(report.migrated)} {done}, {len(report.current)} of schema 2 or later already, "
                  f"{len(report.failed)} failed" + (" (dry run: nothing written)" if report.dry_run else ""))
     out.message("\n".join(lines), {"dry_run": report.dry_run, "migrated": report.migrated,
                                     "current": report.current, "failed": report.failed})
@@ -262,9 +262,10 @@ MAINTENANCE_COMMANDS: tp.List[Command] = [
             description="Bring runs from an archive written by 'export', keeping their ids. Files are verified "
                         "against the archive's checksums; runs whose id exists here already are reported and "
                         "left alone. Exit code 1 if any run was refused."),
-    Command("migrate", "rewrite runs of schema 1 to schema 2 in place", _migrate_args, _migrate_run,
+    Command("migrate", "rewrite runs of schema 1 to the current schema in place", _migrate_args, _migrate_run,
             read_only=lambda args: args.dry_run,
-            description="Rewrite runs of the older format (schema 1: dill pickles) to schema 2, one at a time and "
+            description="Rewrite runs of the older format (schema 1: dill pickles) to the current schema (the "
+                        "registry's own portfolio format), one at a time and "
                         "atomically, keeping run ids, metadata and metrics. Each pickle is verified against its "
                         "checksum (and signature) first; runs that fail are reported and left as they are. "
                         "--dry-run checks everything and writes nothing. Exit code 1 if any run failed."),
