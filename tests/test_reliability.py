@@ -381,33 +381,43 @@ def test_v1_registry_reads_in_place_read_only(v1_expected):
     assert files_of(REGISTRY_V1) == before  # the committed fixture is never written
 
 
-# ############# Format stability: a registry written with storage format 2 ############# #
+# ############# Format stability: registries written with storage format 2 (schemas 2 and 3) ############# #
 
 REGISTRY_V2 = os.path.join(FIXTURES, "registry_v2")
+REGISTRY_V3 = os.path.join(FIXTURES, "registry_v3")
 
 
-@pytest.fixture(scope="module")
-def v2_expected():
-    with open(os.path.join(FIXTURES, "registry_v2_expected.json")) as f:
+def _expected(version):
+    with open(os.path.join(FIXTURES, f"registry_v{version}_expected.json")) as f:
         return json.load(f)
 
 
-@pytest.fixture(scope="module")
-def v2_key():
-    """The fixture's signing key, from the script that made it (stated there once)."""
+def _fixture_key(version):
+    """A fixture's signing key, from the script that made it (stated there once)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_registry_v2", os.path.join(FIXTURES, "make_registry_v2.py"))
+    name = f"make_registry_v{version}"
+    spec = importlib.util.spec_from_file_location(name, os.path.join(FIXTURES, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.FIXTURE_KEY
 
 
-def _check_v2(path, expected, key, monkeypatch):
+@pytest.fixture(scope="module")
+def v2_expected():
+    return _expected(2)
+
+
+@pytest.fixture(scope="module")
+def v2_key():
+    return _fixture_key(2)
+
+
+def _check_v2(path, expected, key, monkeypatch, version=2):
     import vectorbt as vbt
 
     def no_dill(*args, **kwargs):
-        raise AssertionError("schema 2 must load without dill")
+        raise AssertionError("schema 2 and later must load without dill")
 
     monkeypatch.setattr(vbt.Portfolio, "loads", no_dill)
     reg = RunRegistry(path, read_only=True)
@@ -419,7 +429,7 @@ def _check_v2(path, expected, key, monkeypatch):
     table = reg.list()
     for exp in expected["runs"]:
         rec = reg.store.read(exp["run_id"], deleted=exp["deleted"])
-        assert rec.schema_version == 2 and rec.name == exp["name"] and rec.tags == exp["tags"]
+        assert rec.schema_version == version and rec.name == exp["name"] and rec.tags == exp["tags"]
         assert rec.notes == exp["notes"] and rec.status == exp["status"] and rec.grouped == exp["grouped"]
         assert rec.n_columns == exp["n_columns"] and rec.column_names == exp["column_names"]
         assert codec.canonical(rec.params) == codec.canonical(codec.decode(exp["params"]))
@@ -474,6 +484,47 @@ def test_v2_registry_in_a_copy_rebuilds_to_the_same_index(tmp_path, v2_expected,
     pd.testing.assert_frame_equal(reg.store.table(), live)
     pd.testing.assert_frame_equal(reg.store.table(deleted=True), trash)
     _check_v2(path, v2_expected, v2_key, monkeypatch)
+
+
+def test_an_update_keeps_a_schema_2_run_readable_by_the_version_that_wrote_it(tmp_path, v2_expected):
+    """A run of schema 2 updated by this version stays of schema 2, its labels spelled as schema 2 spells them."""
+    path = str(tmp_path / "v2")
+    shutil.copytree(REGISTRY_V2, path)
+    sweep = v2_expected["runs"][0]["run_id"]
+    meta_path = os.path.join(path, "runs", sweep, "run.json")
+    with open(meta_path) as f:
+        before = json.load(f)
+    RunRegistry(path).update(sweep, add_tags=["again"])
+    with open(meta_path) as f:
+        after = json.load(f)
+    assert after["schema_version"] == 2 and after["columns"] == before["columns"]
+    assert [x[codec.TAG] for x in after["columns"]] == ["tuple"] * 3 and "again" in after["tags"]
+
+
+def test_v3_registry_reads_and_loads_in_place_read_only(monkeypatch):
+    before = files_of(REGISTRY_V3)
+    expected = _expected(3)
+    for run in expected["runs"]:
+        folder = os.path.join(REGISTRY_V3, "trash" if run["deleted"] else "runs", run["run_id"])
+        with open(os.path.join(folder, "run.json")) as f:
+            meta = json.load(f)
+        multi = len(run["column_names"]) > 1
+        assert meta["schema_version"] == 3 and (isinstance(meta["columns"], dict) and
+                                                meta["columns"][codec.TAG] == "levels") is multi
+    assert any(len(run["column_names"]) > 1 for run in expected["runs"])  # the fixture holds labels by level
+    _check_v2(REGISTRY_V3, expected, _fixture_key(3), monkeypatch, version=3)
+    assert files_of(REGISTRY_V3) == before  # the committed fixture is never written
+
+
+def test_v3_registry_in_a_copy_rebuilds_to_the_same_index(tmp_path, monkeypatch):
+    path = str(tmp_path / "v3")
+    shutil.copytree(REGISTRY_V3, path)
+    reg = RunRegistry(path)
+    live, trash = reg.store.table(), reg.store.table(deleted=True)
+    assert reg.rebuild_index() == 4
+    pd.testing.assert_frame_equal(reg.store.table(), live)
+    pd.testing.assert_frame_equal(reg.store.table(deleted=True), trash)
+    _check_v2(path, _expected(3), _fixture_key(3), monkeypatch, version=3)
 
 
 def test_v1_registry_reads_and_rebuilds_in_a_copy(tmp_path, v1_expected):
