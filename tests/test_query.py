@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from vectorbt.portfolio.registry import RunRegistry
 from vectorbt.portfolio.registry import query as query_module
 from vectorbt.portfolio.registry.cli import main
-from vectorbt.portfolio.registry.query.parser import pattern_problem
+from vectorbt.portfolio.registry.query.patterns import pattern_problem
 from vectorbt.portfolio.registry.query import (
     MAX_DEPTH,
     MAX_LENGTH,
