@@ -316,8 +316,7 @@ def test_read_only_with_damaged_index_writes_nothing(path, pf, pf2, sweep):
 
 @pytest.fixture(scope="module")
 def v1_expected():
-    with open(os.path.join(FIXTURES, "registry_v1_expected.json")) as f:
-        return json.load(f)
+    return _expected(1)
 
 
 def test_v1_fixture_is_complete(v1_expected):
