@@ -22,6 +22,7 @@ from vectorbt.portfolio.registry.portfolio_container import MAGIC, Buffers, asse
 from vectorbt.portfolio.registry.portfolio_format import (
     FORMAT_VERSION,
     check_loadable,
+    dump_checked,
     dump_portfolio,
     file_reader,
     load_portfolio,
@@ -318,6 +319,18 @@ def test_subclass_needs_trusted_classes():
     assert load_portfolio(data, trusted_classes=by_name, column="a1") == pf["a1"]
     with pytest.raises(IntegrityError):  # trusted for that call only
         load_portfolio(data)
+
+
+def test_dump_checked_is_dump_portfolio_checked_whole(single_pf, sweep_pf, grouped_pf):
+    for p in (single_pf, sweep_pf, grouped_pf):
+        assert dump_checked(p) == dump_portfolio(p)
+    close = prices()
+    sub = MyPortfolio.from_signals(close, *ma_signals(close), freq="1D")
+    with pytest.raises(ValueError, match=r"MyPortfolio is not in the allow-list .*trusted_classes=\[MyPortfolio\]"):
+        dump_checked(sub, run_id="r1")
+    data = dump_checked(sub, trusted_classes=[MyPortfolio])
+    assert data == dump_portfolio(sub, trusted_classes=[MyPortfolio])
+    assert_same_portfolio(load_portfolio(data, trusted_classes=[MyPortfolio]), sub)
 
 
 def test_order_function_is_not_needed_to_load():

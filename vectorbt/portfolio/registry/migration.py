@@ -34,7 +34,7 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import integrity
 from vectorbt.portfolio.registry.configs import configs_bytes
 from vectorbt.portfolio.registry.errors import IntegrityError, RegistryError, RunNotFoundError
-from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio, load_portfolio
+from vectorbt.portfolio.registry.portfolio_format import dump_checked, load_portfolio
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.report import RunsReport
 from vectorbt.portfolio.registry.run import PART_FILES, SAFE_SCHEMA_VERSION, SCHEMA_VERSION, RunRecord
@@ -83,8 +83,7 @@ def convert_run(record: RunRecord, blob: bytes, key: tp.Optional[bytes],
     except Exception as e:  # noqa: BLE001 - foreign bytes: whatever unpickling raises means "cannot be read"
         raise IntegrityError(record.run_id, file, f"cannot be unpickled ({type(e).__name__}: {e})") from e
     trusted = sorted(trusted_names(trusted_classes))
-    new_blob = dump_portfolio(pf, trusted_classes=trusted)  # ValueError naming trusted_classes
-    check_loadable(new_blob, trusted_classes=trusted, run_id=record.run_id)
+    new_blob = dump_checked(pf, trusted_classes=trusted, run_id=record.run_id)  # ValueError naming trusted_classes
     _check_same(record.run_id, pf, load_portfolio(new_blob, trusted_classes=trusted, run_id=record.run_id))
     new = record.copy(schema_version=SCHEMA_VERSION, trusted_classes=trusted,
                       parts={PORTFOLIO: integrity.part_info(new_blob, key)})

@@ -88,6 +88,7 @@ __all__ = [
     "Reader",
     "ContainerInfo",
     "dump_portfolio",
+    "dump_checked",
     "load_portfolio",
     "check_loadable",
     "file_reader",
@@ -236,18 +237,8 @@ def _class_name(global_name: str) -> str:
     return global_name.rsplit(".", 1)[-1]
 
 
-def dump_portfolio(pf: Portfolio, trusted_classes: tp.Iterable[tp.Union[type, str]] = ()) -> bytes:
-    """The portfolio `pf` as a container (see the module's docstring).
-
-    The per-column arrays, the records and an array `init_cash` go into the data as raw buffers; every other
-    constructor argument, the wrapper's config and the class go into the header, which must load under the
-    rules of `vectorbt.portfolio.registry.safe_pickle`: a global outside `SAFE_GLOBALS` (a `Portfolio`
-    subclass of your own, say) raises `ValueError` unless it is in `trusted_classes` (classes or
-    `"module.QualName"` strings), and loading the container needs the same `trusted_classes`.
-
-    Raises `TypeError` if `pf` is not a `Portfolio`, and `ValueError` for a portfolio that cannot be stored
-    (a global outside the allow-list, something that cannot be pickled, records whose column indices do not
-    fit the wrapper)."""
+def _dump(pf: Portfolio) -> tp.Tuple[bytes, Buffers]:
+    """The header's pickle and the data's buffers of `pf` (`dump_portfolio` without its check)."""
     if not isinstance(pf, Portfolio):
         raise TypeError(f"dump_portfolio: expected a vectorbt Portfolio, got {type(pf).__name__}")
     wrapper = pf.config["wrapper"]  # as given: `pf.wrapper` of a cash-sharing portfolio is a modified copy
@@ -270,17 +261,50 @@ def dump_portfolio(pf: Portfolio, trusted_classes: tp.Iterable[tp.Union[type, st
     header = {"class": type(pf), "wrapper_class": type(wrapper), "wrapper": dict(wrapper.config),
               "config": config, "arrays": arrays}
     try:
-        header_bytes = safe_pickle.safe_dumps(header)
+        return safe_pickle.safe_dumps(header), out
     except _PICKLE_ERRORS as exc:
         raise ValueError(f"dump_portfolio: the portfolio's settings cannot be stored: {exc}") from exc
+
+
+def _untrusted(exc: safe_pickle.UnsafeGlobalError) -> ValueError:
+    return ValueError(f"dump_portfolio: {exc.global_name} is not in the allow-list of safe classes; pass "
+                      f"trusted_classes=[{_class_name(exc.global_name)}] to store it; loading it needs the same")
+
+
+def dump_portfolio(pf: Portfolio, trusted_classes: tp.Iterable[tp.Union[type, str]] = ()) -> bytes:
+    """The portfolio `pf` as a container (see the module's docstring).
+
+    The per-column arrays, the records and an array `init_cash` go into the data as raw buffers; every other
+    constructor argument, the wrapper's config and the class go into the header, which must load under the
+    rules of `vectorbt.portfolio.registry.safe_pickle`: a global outside `SAFE_GLOBALS` (a `Portfolio`
+    subclass of your own, say) raises `ValueError` unless it is in `trusted_classes` (classes or
+    `"module.QualName"` strings), and loading the container needs the same `trusted_classes`.
+
+    Raises `TypeError` if `pf` is not a `Portfolio`, and `ValueError` for a portfolio that cannot be stored
+    (a global outside the allow-list, something that cannot be pickled, records whose column indices do not
+    fit the wrapper). `dump_checked` checks the whole container as well."""
+    header_bytes, out = _dump(pf)
     try:
         safe_pickle.safe_loads(header_bytes, trusted_classes)
     except safe_pickle.UnsafeGlobalError as exc:
-        raise ValueError(
-            f"dump_portfolio: {exc.global_name} is not in the allow-list of safe classes; pass "
-            f"trusted_classes=[{_class_name(exc.global_name)}] to store it; loading it needs the same"
-        ) from exc
+        raise _untrusted(exc) from exc
     return assemble(header_bytes, out)
+
+
+def dump_checked(pf: Portfolio, trusted_classes: tp.Iterable[tp.Union[type, str]] = (),
+                 run_id: tp.Optional[str] = None) -> bytes:
+    """`dump_portfolio`, and `check_loadable` of the result: what `RunRegistry.register` and `migrate` store.
+    The header is read back once, by the check.
+
+    Raises as `dump_portfolio` does (`ValueError` naming `trusted_classes` for a global outside the allow-list),
+    and `IntegrityError` (naming `run_id`) for a container that would not load."""
+    header_bytes, out = _dump(pf)
+    data = assemble(header_bytes, out)
+    try:
+        check_loadable(data, trusted_classes, run_id)
+    except safe_pickle.UnsafeGlobalError as exc:
+        raise _untrusted(exc) from exc
+    return data
 
 
 # ############# Reading ############# #

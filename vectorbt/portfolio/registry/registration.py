@@ -28,7 +28,7 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec, integrity
 from vectorbt.portfolio.registry.configs import configs_bytes
 from vectorbt.portfolio.registry.metrics import compute_metrics, metric_settings
-from vectorbt.portfolio.registry.portfolio_format import check_loadable, dump_portfolio
+from vectorbt.portfolio.registry.portfolio_format import dump_checked
 from vectorbt.portfolio.registry.provenance import capture, data_fingerprint, versions
 from vectorbt.portfolio.registry.run import RunRecord, new_run_id
 from vectorbt.portfolio.registry.safe_pickle import trusted_names
@@ -136,8 +136,7 @@ class Registration:
         role, checksummed and, with `key`, signed. The portfolio is dumped in the registry's own format and
         checked to load under the safe rules (`ValueError` naming `trusted_classes` otherwise)."""
         metrics = compute_metrics(self.pf, progress=progress, **self.ratio_args)
-        blob = dump_portfolio(self.pf, trusted_classes=self.trusted)  # ValueError naming trusted_classes
-        check_loadable(blob, trusted_classes=self.trusted)  # what is stored loads under the safe rules
+        blob = dump_checked(self.pf, trusted_classes=self.trusted)  # loads under the safe rules, or ValueError
         record = RunRecord(
             run_id=new_run_id(),
             name=self.name,
