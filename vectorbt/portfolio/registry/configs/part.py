@@ -46,6 +46,7 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import IntegrityError, SchemaVersionError
+from vectorbt.portfolio.registry.npz import read_npz
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord
 from vectorbt.portfolio.registry.spec import CONFIGS
 
@@ -357,11 +358,8 @@ def read_configs(data: bytes, run_id: tp.Optional[str] = None) -> ConfigTable:
     `SchemaVersionError`."""
     file = PART_FILES[CONFIGS]
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("not an .npz archive")
-        with archive:
-            meta, blob = json.loads(archive["meta"].tobytes()), archive["data"]
+        arrays = read_npz(data)
+        meta, blob = json.loads(arrays["meta"].tobytes()), arrays["data"]
     except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise IntegrityError(run_id, file, f"unreadable ({type(e).__name__}: {e})") from e
     if not isinstance(meta, dict) or meta.get("format") != CONFIGS_FORMAT or not isinstance(meta.get("version"), int):
