@@ -273,6 +273,17 @@ def test_rank_order_first_n_is_the_first_n_of_the_full_order():
                 full = rank_order(values, ascending, finite_first)
                 for n in (0, 1, 3, 10, 50):
                     np.testing.assert_array_equal(rank_order(values, ascending, finite_first, n), full[:n])
+    for trial in range(40):  # long enough for the candidates to be bounded by the best of blocks first
+        size = int(rng.integers(1_024, 12_000))
+        values = np.round(rng.normal(size=size), int(rng.integers(0, 3)))  # ties
+        if trial % 2:
+            special = rng.choice(size, size=int(rng.integers(1, 3 * size // 4)), replace=False)
+            values[special] = rng.choice([np.inf, -np.inf, np.nan], size=len(special))
+        for ascending in (True, False):
+            for finite_first in (True, False):
+                full = rank_order(values, ascending, finite_first)
+                for n in (1, 2, 5, 11):
+                    np.testing.assert_array_equal(rank_order(values, ascending, finite_first, n), full[:n])
 
 
 # ############# best() from the parts equals best() from the records ############# #

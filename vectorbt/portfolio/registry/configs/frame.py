@@ -44,15 +44,27 @@ are `date`s)."""
 _BLOCK = 256
 
 
-def _nth_smallest(keys: np.ndarray, n: int) -> float:
-    """The `n`-th smallest of `keys` (1 <= n <= len(keys)). For a few of many, the smallest of blocks of
-    `_BLOCK` bound the candidates first: `n` of the block minima are at most their `n`-th smallest."""
-    if len(keys) >= 4 * _BLOCK * n:
-        padded = np.full(-(-len(keys) // _BLOCK) * _BLOCK, np.inf)
-        padded[:len(keys)] = keys
-        bound = np.partition(padded.reshape(-1, _BLOCK).min(axis=1), n - 1)[n - 1]
-        keys = keys[keys <= bound]
-    return np.partition(keys, n - 1)[n - 1]
+def _best_positions(values: np.ndarray, eligible: tp.Optional[np.ndarray], ascending: bool, n: int) -> np.ndarray:
+    """Positions of the `n` best of `values` (the smallest if `ascending`, else the largest; ties by position)
+    among the `eligible` ones (all if None; at least `n`), made with few arrays as long as `values`: a machine
+    that faults fresh memory in slowly pays for each. For a few of many, the best of blocks of `_BLOCK` bound the
+    candidates first: `n` of the block extremes are at least as good as their `n`-th best."""
+    if eligible is not None:  # the others made the worst of all, so that they never bound the candidates
+        values = np.where(eligible, values, np.inf if ascending else -np.inf)
+    if len(values) >= 4 * _BLOCK * n:
+        cut = len(values) - len(values) % _BLOCK
+        blocks = values[:cut].reshape(-1, _BLOCK)
+        extremes = np.concatenate([blocks.min(axis=1) if ascending else blocks.max(axis=1), values[cut:]])
+    else:
+        extremes = values
+    if ascending:
+        pos = np.flatnonzero(values <= np.partition(extremes, n - 1)[n - 1])
+    else:
+        pos = np.flatnonzero(values >= np.partition(extremes, len(extremes) - n)[len(extremes) - n])
+    if eligible is not None:
+        pos = pos[eligible[pos]]
+    keys = values[pos] if ascending else -values[pos]
+    return pos[np.argsort(keys, kind="stable")[:n]]
 
 
 def rank_order(values: tp.ArrayLike, ascending: bool, finite_first: bool = True,
@@ -76,22 +88,21 @@ def rank_order(values: tp.ArrayLike, ascending: bool, finite_first: bool = True,
     ```
     """
     values = np.asarray(values, dtype=float)
-    nan = np.isnan(values)
-    key = np.where(nan, 0.0, values if ascending else -values)
-    group = np.where(nan, 2, np.where(np.isinf(values) & bool(finite_first), 1, 0))
     if n is None or n >= len(values):
+        nan = np.isnan(values)
+        key = np.where(nan, 0.0, values if ascending else -values)
+        group = np.where(nan, 2, np.where(np.isinf(values) & bool(finite_first), 1, 0))
         return np.lexsort((key, group))  # stable: the last key sorts first
-    out, left = [], int(n)
-    for g in (0, 1, 2):  # group by group, each cut to the candidates that can make the first n
-        if left <= 0:
-            break
-        pos = np.flatnonzero(group == g)
-        if len(pos) > left:
-            pos = pos[key[pos] <= _nth_smallest(key[pos], left)]  # ties of the n-th included: sorted below
-        pos = pos[np.argsort(key[pos], kind="stable")][:left]
-        out.append(pos)
-        left -= len(pos)
-    return np.concatenate(out) if out else np.empty(0, dtype=np.intp)
+    n = max(int(n), 0)
+    ranked = np.isfinite(values) if finite_first else ~np.isnan(values)  # the first group, ranked by value
+    n_ranked = int(np.count_nonzero(ranked))
+    every = n_ranked == len(values)
+    out = [_best_positions(values, None if every else ranked, ascending, min(n, n_ranked))] if n and n_ranked else []
+    if n > n_ranked:
+        inf = np.flatnonzero(np.isinf(values)) if finite_first else np.empty(0, dtype=np.intp)
+        high_first = (values[inf] > 0) != ascending  # +inf first when descending, -inf first when ascending
+        out += [inf[high_first], inf[~high_first], np.flatnonzero(np.isnan(values))]  # then NaN, in order
+    return np.concatenate(out)[:n] if out else np.empty(0, dtype=np.intp)
 
 
 def own_copy(params: pd.DataFrame) -> pd.DataFrame:
