@@ -352,6 +352,9 @@ class SummaryIndex:
         self._ids = set(self._base_pos)
         self._base_frame: tp.Optional[pd.DataFrame] = None
         self._frame: tp.Optional[pd.DataFrame] = None
+        self._added: tp.Optional[Columns] = None  # the overlay's rows as columns, as of the last `_added_columns`
+        self._added_ids: tp.Set[str] = set()
+        self._pending: tp.Dict[str, None] = {}  # run ids put since, in order
         self._mutable: tp.Optional[tp.List[tp.Any]] = None  # columns of _frame holding mutable values
 
     # ############# Changing ############# #
@@ -361,6 +364,7 @@ class SummaryIndex:
         run_id = row["run_id"]
         self._overlay[run_id] = row
         self._ids.add(run_id)
+        self._changed(run_id)
         if row["deleted_at"] is None:
             self._deleted.discard(run_id)
         else:
@@ -372,8 +376,35 @@ class SummaryIndex:
         if run_id in self._ids:
             self._overlay[run_id] = None
             self._ids.discard(run_id)
+            self._changed(run_id)
             self._deleted.discard(run_id)
             self._frame = self._mutable = None
+
+    def _changed(self, run_id: str) -> None:
+        if run_id in self._added_ids:  # a row of the columns replaced or removed: they are built again
+            self._added, self._added_ids, self._pending = None, set(), {}
+        elif self._added is not None:
+            self._pending[run_id] = None
+
+    def _added_columns(self) -> Columns:
+        """The overlay's rows as columns, sorted by run id: `rows_to_columns` of them all once, then only of the
+        rows put since, joined on (a warm client that lists after every few changes converts only those)."""
+        if self._added is None:
+            rows = sorted((r for r in self._overlay.values() if r is not None), key=lambda r: r["run_id"])
+            self._added, self._added_ids = rows_to_columns(rows), {r["run_id"] for r in rows}
+        elif self._pending:
+            rows = sorted((r for r in map(self._overlay.__getitem__, self._pending) if r is not None),
+                          key=lambda r: r["run_id"])
+            if rows:
+                last = self._added["run_id"][-1] if self._added_ids else None
+                added = _concat(self._added, rows_to_columns(rows))
+                if last is not None and rows[0]["run_id"] < last:  # a new row among the older ones
+                    ids = added["run_id"]
+                    added = _take(added, sorted(range(len(ids)), key=ids.__getitem__))
+                self._added = added
+                self._added_ids.update(r["run_id"] for r in rows)
+        self._pending = {}
+        return self._added
 
     # ############# Reading ############# #
 
@@ -422,9 +453,9 @@ class SummaryIndex:
                 replaced = [run_id for run_id in self._overlay if run_id in self._base_pos]
                 if replaced:
                     frame = frame.drop(index=replaced)
-                rows = [r for r in self._overlay.values() if r is not None]
-                if rows:
-                    added = rows_to_frame(rows)
+                columns = self._added_columns()
+                if columns["run_id"]:
+                    added = columns_to_frame(columns)
                     newest_first = len(frame) == 0 or added.index[0] > frame.index[-1]
                     frame = pd.concat([frame, added]) if len(frame) else added
                     # concat infers pandas' str dtype for the joined index: keep the one dtype every path gives
@@ -453,8 +484,7 @@ class SummaryIndex:
     def to_columns(self) -> Columns:
         """Base and overlay merged into columns, sorted by run id: what a snapshot stores."""
         keep = [i for i, run_id in enumerate(self._base["run_id"]) if run_id not in self._overlay]
-        rows = [r for r in self._overlay.values() if r is not None]
-        merged = _concat(_take(self._base, keep), rows_to_columns(rows))
+        merged = _concat(_take(self._base, keep), self._added_columns())
         order = sorted(range(len(merged["run_id"])), key=merged["run_id"].__getitem__)
         return _take(merged, order)
 
