@@ -199,16 +199,23 @@ class FileIndex:
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
         """The live rows (or those in the trash), refreshed, as a copy (see `SummaryIndex.table`)."""
+        return self._decoded(lambda summary: summary.table(deleted))
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table, live and trashed runs, refreshed: `SummaryIndex.frame`, shared (not to be changed)."""
+        return self._decoded(SummaryIndex.frame)
+
+    def _decoded(self, read: tp.Callable[[SummaryIndex], pd.DataFrame]) -> pd.DataFrame:
         self.refresh()
         try:
-            return self._summary.table(deleted)
+            return read(self._summary)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError):
             # a row that the index files hold cannot be decoded (they are data written by other processes,
             # possibly damaged or foreign): the index is derived, so rebuild it in memory from the run folders;
             # `check` compares the two and `repair` rewrites the files
             self._summary = SummaryIndex()
             self._reconcile()
-            return self._summary.table(deleted)
+            return read(self._summary)
 
     def live_count(self) -> int:
         self.refresh()

@@ -62,6 +62,7 @@ from vectorbt.portfolio.registry.errors import (
     RunNotFoundError,
     SchemaVersionError,
 )
+from vectorbt.portfolio.registry.index import select_rows
 from vectorbt.portfolio.registry.run import (
     METRICS_FILE,
     PART_FILES,
@@ -75,6 +76,9 @@ from vectorbt.portfolio.registry.spec import PARTS
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, Event, FileIndex, folder_ids
 from vectorbt.portfolio.registry.stores.record_cache import RecordCache, file_identity
+
+if tp.TYPE_CHECKING:
+    from vectorbt.portfolio.registry.query import Query
 
 __all__ = ["FileStore"]
 
@@ -512,6 +516,11 @@ class FileStore(RunStore):
 
     def table(self, deleted: bool = False) -> pd.DataFrame:
         return self.index.table(deleted)
+
+    def select(self, where: tp.Optional["Query"] = None, deleted: bool = False, **request: tp.Any) -> pd.DataFrame:
+        """See `RunStore.select`: selected from the index's table in memory (`index.select_rows`), copying only
+        the rows returned. `request`: the keyword arguments of `RunStore.select`."""
+        return select_rows(self.index.frame(), where, deleted, **request)
 
     def __len__(self) -> int:
         return self.index.live_count()

@@ -64,11 +64,12 @@ from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import DuplicateRunError, IntegrityError, ReadOnlyError, RegistryError
 from vectorbt.portfolio.registry.errors import RunNotFoundError, SchemaVersionError
+from vectorbt.portfolio.registry.index import select_rows
 from vectorbt.portfolio.registry.run import PART_FILES, RunRecord, check_run_id, is_run_id, summary_row
 from vectorbt.portfolio.registry.spec import PARTS
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.location import redact
-from vectorbt.portfolio.registry.stores.postgres_feed import WarmTable, select_rows
+from vectorbt.portfolio.registry.stores.postgres_feed import WarmTable
 from vectorbt.portfolio.registry.stores.postgres_objects import (
     _OBJECT_ROWS,
     ARTIFACT_ROLES,
@@ -497,7 +498,7 @@ class PostgresStore(ObjectParts, RunStore):
 
     def select(self, where: tp.Optional["Query"] = None, deleted: bool = False, **request: tp.Any) -> pd.DataFrame:
         """See `RunStore.select`. A client that holds the summary table (it listed before) brings it up to date
-        and selects from it in memory (`postgres_feed.select_rows`); a fresh one asks the server, which filters,
+        and selects from it in memory (`index.select_rows`); a fresh one asks the server, which filters,
         sorts and cuts in SQL where it can (`postgres_sql.fresh_select`), and reads the table when SQL cannot
         narrow the rows enough. Over rows selected in SQL, parameter columns that none of them has are left out,
         and a parameter column's dtype is what those rows give (see `postgres_sql`); rows, order and values are

@@ -1,5 +1,4 @@
-"""The change feed of `PostgresStore`, the summary table each client keeps warm from it (`WarmTable`), and
-selections answered from that table (`select_rows`).
+"""The change feed of `PostgresStore` and the summary table each client keeps warm from it (`WarmTable`).
 
 ## The change sequence
 
@@ -20,31 +19,20 @@ piled up since the last (`SNAPSHOT_EVERY`).
 
 ## Selecting from the warm table
 
-`select_rows` answers `RunStore.select` over the table a client holds without copying it: the filters and the
-query read only the columns they name (the query through `Query.mask`, on a frame of those columns over the
-rows the filters kept, so that it sees what it would see on the whole table), the sort orders only the rows
-kept, and only the rows returned are copied. The rows, their order and their values are those of the base
-implementation over `table()`.
+A client that holds the table answers `RunStore.select` from it in memory
+(`vectorbt.portfolio.registry.index.select_rows`, as `FileStore` does), copying only the rows returned.
 """
 
-import copy
 import threading
 import warnings
 import weakref
 
-import numpy as np
-import pandas as pd
-
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
 from vectorbt.portfolio.registry.errors import IntegrityError
-from vectorbt.portfolio.registry.index import RUN_FIELD_SET, SummaryIndex, read_snapshot, snapshot_bytes, sort_rows
-from vectorbt.portfolio.registry.spec import METRIC_NAMES
+from vectorbt.portfolio.registry.index import SummaryIndex, read_snapshot, snapshot_bytes
 
-if tp.TYPE_CHECKING:
-    from vectorbt.portfolio.registry.query import Query
-
-__all__ = ["WarmTable", "select_rows", "SNAPSHOT_EVERY", "REBASE_ROWS"]
+__all__ = ["WarmTable", "SNAPSHOT_EVERY", "REBASE_ROWS"]
 
 SNAPSHOT_EVERY = (1_000, 0.1)
 """A writable client saves a new snapshot of the summary table once it applied at least this many changes
@@ -153,70 +141,3 @@ class WarmTable:
         self.store._run("save a snapshot of the summary table", work)
         self.unsaved = 0
         return True
-
-
-# ############# Selecting ############# #
-
-
-_ATOMS = (type(None), bool, int, float, str, bytes, np.generic, pd.Timestamp, pd.Timedelta)
-"""Values that returned rows may share with the table (immutable)."""
-
-
-def query_names(frame: pd.DataFrame, hidden: tp.AbstractSet[str]) -> tp.List[tp.Any]:
-    """The names a query may use on `frame` without its `hidden` columns: the index's name, then the columns (as
-    `Query.apply` lists them on such a frame)."""
-    columns = [c for c in frame.columns if c not in hidden]
-    name = frame.index.name
-    return [name, *columns] if isinstance(name, str) and name not in columns else columns
-
-
-def _own_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with its own copy of every mutable value (parameter values may be lists, dicts or arrays)."""
-    fixed = (RUN_FIELD_SET - {"column"}) | set(METRIC_NAMES)
-    for column in frame.columns:
-        if column in fixed or frame[column].dtype != object:
-            continue
-        values = frame[column].to_numpy()
-        if not all(isinstance(v, _ATOMS) for v in values):
-            frame[column] = pd.Series([copy.deepcopy(v) for v in values], index=frame.index, dtype=object)
-    return frame
-
-
-def select_rows(frame: pd.DataFrame, where: tp.Optional["Query"], deleted: bool, *,
-                name: tp.Optional[tp.Sequence[str]] = None, tags: tp.Optional[tp.Sequence[str]] = None,
-                status: tp.Optional[tp.Sequence[str]] = None, parent: tp.Optional[str] = None,
-                sort_by: tp.Optional[str] = None, ascending: bool = True, limit: tp.Optional[int] = None,
-                hidden: tp.Sequence[str] = ()) -> pd.DataFrame:
-    """`RunStore.select` over `frame`, a summary table of live and trashed runs sorted by run id (left as it is):
-    the selected rows, copied, with all the columns of `frame`."""
-    keep = frame["deleted_at"].notna().to_numpy(dtype=bool) == bool(deleted)  # a new array: changed below
-    if name is not None:
-        keep &= frame["name"].isin(list(name)).to_numpy(dtype=bool)
-    if status is not None:
-        keep &= frame["status"].isin(list(status)).to_numpy(dtype=bool)
-    if parent is not None:
-        keep &= (frame["parent"] == parent).to_numpy(dtype=bool)
-    positions = np.flatnonzero(keep)
-    if tags is not None:
-        wanted, column = set(tags), frame["tags"].to_numpy()
-        positions = positions[np.fromiter((wanted.issubset(column[p]) for p in positions), dtype=bool,
-                                          count=len(positions))]
-    hidden_set = set(hidden)
-    if where is not None:
-        where.check(query_names(frame, hidden_set))
-        named = [c for c in where.columns if c in frame.columns]  # the others name the index
-        positions = positions[where.mask(frame[named].iloc[positions])]
-    if sort_by is not None:
-        shown = isinstance(sort_by, str) and sort_by in frame.columns and sort_by not in hidden_set
-        if not shown and not (sort_by == frame.index.name and sort_by not in hidden_set):
-            sort_rows(frame.iloc[:0].drop(columns=list(hidden)), sort_by, ascending)  # raises, naming the columns
-        if shown:
-            key = frame[sort_by].iloc[positions].reset_index(drop=True).to_frame()
-            positions = positions[sort_rows(key, sort_by, ascending).index.to_numpy()]
-        elif not ascending:  # the index: run ids, unique and sorted
-            positions = positions[::-1]
-    elif not ascending:
-        positions = positions[::-1]
-    if limit is not None:
-        positions = positions[:limit]
-    return _own_values(frame.iloc[positions])

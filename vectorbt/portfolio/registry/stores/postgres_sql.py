@@ -29,7 +29,7 @@ made); then:
   `n_columns`, `created_at` or `deleted_at`; NaN last, ties by run id, as `index.sort_rows` sorts), the server
   filters, sorts and cuts to `limit`: a client fetches the rows it shows;
 - otherwise the server narrows the rows with what translates, and the client evaluates the whole query and the
-  sort in pandas over the rows fetched (`postgres_feed.select_rows`, as on the whole table).
+  sort in pandas over the rows fetched (`index.select_rows`, as on the whole table).
 
 Either way at most `FRESH_ROWS` rows are fetched: when more match, `fresh_select` answers None and the client
 reads the whole table (from its newest snapshot: cheaper than decoding that many rows), as it does when nothing
@@ -262,7 +262,7 @@ def fresh_select(run: tp.Callable[..., tp.Any], where: tp.Optional["Query"], del
     """`RunStore.select` in SQL (see "Selecting in SQL" above), through `run` (`PostgresStore._run`); None
     when SQL cannot narrow the rows to at most `FRESH_ROWS`, or when the answer needs the whole table (a query
     naming a column no run has: the error lists the table's columns)."""
-    from vectorbt.portfolio.registry.stores.postgres_feed import select_rows
+    from vectorbt.portfolio.registry.index import select_rows
 
     hidden_set = set(hidden)
     named = list(where.columns) if where is not None else []
