@@ -14,7 +14,7 @@ Nothing here touches files: stores decide where base and overlay come from and g
 import copy
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -533,8 +533,9 @@ def sort_rows(frame: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
 # ############# Selecting ############# #
 
 
-_ATOMS = (type(None), bool, int, float, str, bytes, np.generic, pd.Timestamp, pd.Timedelta)
-"""Values that returned rows may share with the table (immutable)."""
+SHAREABLE = (type(None), bool, int, float, complex, str, bytes, np.generic, date, timedelta, pd.Timedelta)
+"""Immutable values (parameters, labels), which returned rows and frames may share with a cached table
+(`datetime` and `pd.Timestamp` are `date`s); any other value is deep-copied."""
 
 
 def query_names(frame: pd.DataFrame, hidden: tp.AbstractSet[str]) -> tp.List[tp.Any]:
@@ -552,7 +553,7 @@ def _own_values(frame: pd.DataFrame) -> pd.DataFrame:
         if column in fixed or frame[column].dtype != object:
             continue
         values = frame[column].to_numpy()
-        if not all(isinstance(v, _ATOMS) for v in values):
+        if not all(isinstance(v, SHAREABLE) for v in values):
             frame[column] = pd.Series([copy.deepcopy(v) for v in values], index=frame.index, dtype=object)
     return frame
 

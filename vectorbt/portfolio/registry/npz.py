@@ -1,4 +1,4 @@
-"""Reading the `.npz` archives the registry writes (a run's `"configs"` part, the index snapshot) in place.
+"""Reading the `.npz` archives the registry writes (a run's `"configs"` part) in place.
 
 `np.load` of an archive copies every member out of it, chunk by chunk, and parses each member's header with
 `ast.literal_eval`: for the thousand `"configs"` parts that `RunRegistry.best` reads in a fresh process that is

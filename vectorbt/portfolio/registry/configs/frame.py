@@ -21,7 +21,6 @@ then builds the result frame for the rows kept only.
 import copy
 import warnings
 from collections import OrderedDict
-from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,7 @@ import pandas as pd
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.configs.part import ConfigTable, _objects, _source, read_run_configs
 from vectorbt.portfolio.registry.errors import RegistryError, RunNotFoundError
+from vectorbt.portfolio.registry.index import SHAREABLE
 from vectorbt.portfolio.registry.spec import CONFIGS, METRIC_NAMES
 
 if tp.TYPE_CHECKING:
@@ -36,10 +36,6 @@ if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.stores.base import RunStore
 
 __all__ = ["ConfigCache", "ConfigFrame", "own_copy", "rank_order", "runs_frame"]
-
-_SHAREABLE = (type(None), bool, int, float, complex, str, bytes, np.generic, date, timedelta, pd.Timedelta)
-"""Immutable parameter values, which result frames may share with the cache (`datetime` and `pd.Timestamp`
-are `date`s)."""
 
 _BLOCK = 256
 
@@ -111,11 +107,11 @@ def own_copy(params: pd.DataFrame) -> pd.DataFrame:
     params = params.copy()
     for name in params.columns:
         values = params[name].to_numpy()
-        if params[name].dtype != object or all(isinstance(v, _SHAREABLE) for v in values):  # str: immutable
+        if params[name].dtype != object or all(isinstance(v, SHAREABLE) for v in values):  # str: immutable
             continue
         out = np.empty(len(values), dtype=object)
         for i, v in enumerate(values):  # one by one: lists and arrays must stay elements
-            out[i] = v if isinstance(v, _SHAREABLE) else copy.deepcopy(v)
+            out[i] = v if isinstance(v, SHAREABLE) else copy.deepcopy(v)
         params[name] = out
     return params
 
