@@ -12,6 +12,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import vectorbt as vbt
 
 from vectorbt.portfolio.registry.testing import files_of, hard_timeout, tiny_pf, tiny_sweep_pf
 from vectorbt.portfolio.registry import (
@@ -155,6 +156,35 @@ def test_signing_with_a_key(path, pf, pf2):
         signed.load(unsigned.run_id)
     assert any(p.run_id == unsigned.run_id for p in signed.check())
     assert RunRegistry(path).check() == []
+
+
+@pytest.mark.parametrize("n_columns", [1, 300])  # a small part checked before parsing; a large one beside it
+def test_a_keyed_load_hashes_the_part_once_and_names_damage_as_damage(path, n_columns, monkeypatch):
+    """With a key, a load checks the signature alone (one pass over the bytes): the sha256 is computed only to
+    say what is wrong when the signature does not match."""
+    from vectorbt.portfolio.registry import integrity
+
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2020-01-01", periods=500, freq="D")
+    close = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (500, n_columns)), axis=0)), index=index)
+    entries, exits = (pd.DataFrame(rng.random((500, n_columns)) < 0.05, index=index) for _ in range(2))
+    big = vbt.Portfolio.from_signals(close, entries, exits, freq="1D")
+    signed = RunRegistry(path, signing_key="s3cret")
+    rec = signed.register(big, name="signed")
+    assert (rec.parts["portfolio"]["size"] >= integrity.PARALLEL_VERIFY_BYTES) == (n_columns > 1)
+    hashed = []
+    real = integrity.sha256
+    monkeypatch.setattr(integrity, "sha256", lambda data: hashed.append(len(data)) or real(data))
+    loaded = RunRegistry(path, signing_key="s3cret").load(rec.run_id)
+    assert loaded.total_return().equals(big.total_return()) and hashed == []
+    blob = bytearray(open(pickle_path(signed, rec.run_id), "rb").read())
+    blob[len(blob) // 2] ^= 0xFF
+    with open(pickle_path(signed, rec.run_id), "wb") as f:
+        f.write(bytes(blob))
+    with pytest.raises(IntegrityError, match="sha256 does not match") as e:
+        RunRegistry(path, signing_key="s3cret").load(rec.run_id)
+    assert e.value.file == "portfolio.pkl" and hashed == [len(blob)]
+    assert [p.run_id for p in RunRegistry(path, signing_key="s3cret").check()] == [rec.run_id]
 
 
 def test_signing_key_from_the_environment(path, pf, monkeypatch):

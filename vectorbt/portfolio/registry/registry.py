@@ -248,8 +248,8 @@ class RunRegistry(RegistryAdmin):
         restricted unpickler: a portfolio that names anything outside the safe classes, or outside the
         `trusted_classes` given here, is refused with `IntegrityError` before anything runs, whether or not a
         signing key is set. A run registered with `trusted_classes` loads only when the same classes are trusted
-        here. The portfolio's size and sha256 (and signature, with a signing key) are verified first, as for
-        every run; then with `column` only that configuration is rebuilt (its slice of the records, its close,
+        here. The portfolio's size and sha256 (with a signing key, its size and signature) are verified first, as
+        for every run; then with `column` only that configuration is rebuilt (its slice of the records, its close,
         its init cash), not the whole sweep.
 
         Runs of schema 1 (older registries) hold `pf.dumps()` pickles, whose unpickling runs any code they
@@ -278,7 +278,8 @@ class RunRegistry(RegistryAdmin):
                 pf = rebuild(integrity.ChunkedReader(record, PORTFOLIO, file_reader(f), f.seek(0, io.SEEK_END)))
         else:  # every byte checked (beside the parsing), so that no damage can pass as a number
             blob = self.store.read_part(run_id, PORTFOLIO)
-            pf = integrity.verified_result(lambda: self.verify(record, blob), lambda: rebuild(blob), len(blob))
+            check = integrity.load_check(record, PORTFOLIO, blob, self._key)
+            pf = integrity.verified_result(check, lambda: rebuild(blob), len(blob))
             self._parts.put(record, PORTFOLIO, blob)
         return pf if label is None or one or pf.wrapper.get_ndim() == 1 else pf[label]
 
