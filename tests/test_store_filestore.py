@@ -5,6 +5,7 @@ coarse file system clocks, the lock around committing a run)."""
 import io
 import json
 import os
+import shutil
 import threading
 import time
 
@@ -268,6 +269,39 @@ def test_event_lost_in_a_crash_is_found_in_the_folders(reg, pf):
     fresh = FileStore(root)
     assert list(fresh.table().index) == [a.run_id, b.run_id]
     assert fresh.check() == []
+
+
+def test_a_warm_reader_sees_run_folders_changed_by_hand(tmp_path, monkeypatch, pf):
+    """Changes to `runs/` and `trash/` that no event announces (folders copied in, moved or removed by hand, a
+    crash between a rename and its event) reach a reader that had listed already; other names are ignored."""
+    monkeypatch.setattr(file_index, "RACY_SECONDS", 0.0)  # each change below shows as a new folder stat
+    path = tmp_path / "reg"
+    reg = RunRegistry(path)
+    a, b, c = (reg.register(pf, name=name) for name in "abc")
+    elsewhere = RunRegistry(tmp_path / "other")
+    d = elsewhere.register(pf, name="d")
+    reader = FileStore(path)
+    assert list(reader.table().index) == [a.run_id, b.run_id, c.run_id]
+    runs, trash = path / "runs", path / "trash"
+
+    def changed(step):
+        before = os.stat(runs).st_mtime_ns, os.stat(trash).st_mtime_ns
+        step()
+        while (os.stat(runs).st_mtime_ns, os.stat(trash).st_mtime_ns) == before:  # a coarse clock: touch again
+            os.utime(runs)
+            os.utime(trash)
+
+    changed(lambda: shutil.copytree(tmp_path / "other" / "runs" / d.run_id, runs / d.run_id))
+    changed(lambda: os.mkdir(runs / "not-a-run"))
+    changed(lambda: os.rename(runs / b.run_id, trash / b.run_id))
+    changed(lambda: shutil.rmtree(runs / a.run_id))
+    assert list(reader.table().index) == [c.run_id, d.run_id]
+    assert list(reader.table(deleted=True).index) == [b.run_id]
+    assert reader.table().loc[d.run_id, "name"] == "d"
+    changed(lambda: os.rename(trash / b.run_id, runs / b.run_id))
+    assert list(reader.table().index) == [b.run_id, c.run_id, d.run_id]
+    assert list(reader.table(deleted=True).index) == []
+    assert list(FileStore(path).table().index) == [b.run_id, c.run_id, d.run_id]
 
 
 def test_coarse_folder_timestamps(tmp_path, monkeypatch, pf):

@@ -425,6 +425,10 @@ class SummaryIndex:
         """Whether the run is in the trash."""
         return run_id in self._deleted
 
+    def deleted_ids(self) -> tp.Set[str]:
+        """The run ids in the trash."""
+        return set(self._deleted)
+
     def live_count(self) -> int:
         """Number of runs not in the trash."""
         return len(self._ids) - len(self._deleted)

@@ -126,11 +126,16 @@ def _valid_row(row: tp.Any, run_id: tp.Any) -> bool:
     )
 
 
-def folder_ids(folder: str) -> tp.Set[str]:
+def _folder_names(folder: str) -> tp.Set[str]:
     try:
-        return {n for n in os.listdir(folder) if is_run_id(n)}
+        return set(os.listdir(folder))
     except FileNotFoundError:
         return set()
+
+
+def folder_ids(folder: str) -> tp.Set[str]:
+    """The names in `folder` that are run ids (none if it does not exist)."""
+    return {n for n in _folder_names(folder) if is_run_id(n)}
 
 
 class FileIndex:
@@ -352,21 +357,26 @@ class FileIndex:
         return True
 
     def _reconcile(self) -> bool:
-        """Make the index agree with the run folders: add runs it lacks, drop runs that are gone."""
-        live, trashed = folder_ids(self._runs), folder_ids(self._trash)
-        changed = False
-        for run_id in self._summary.ids():
-            where_ok = run_id in trashed if self._summary.is_deleted(run_id) else run_id in live
-            if not where_ok:
-                self._summary.remove(run_id)
-                changed = True
-        for run_ids, deleted in ((live, False), (trashed, True)):
-            missing = sorted(run_ids - self._summary.ids())
+        """Make the index agree with the run folders: add runs it lacks, drop runs that are gone.
+
+        Set differences of the folders' names and the index's ids: only names the index does not know are
+        checked to be run ids (those it knows were checked when they came in)."""
+        live, trashed = _folder_names(self._runs), _folder_names(self._trash)
+        known = self._summary.ids()
+        known_trashed = self._summary.deleted_ids()
+        gone = ((known - known_trashed) - live) | (known_trashed - trashed)
+        for run_id in sorted(gone):
+            self._summary.remove(run_id)
+        known -= gone
+        changed = bool(gone)
+        for names, deleted in ((live, False), (trashed, True)):
+            missing = sorted(n for n in names - known if is_run_id(n))
             # a bar only when there is much to read (a rebuild, a first look at a copied registry)
             for run_id in progress_bar(missing, len(missing), "indexing runs", None if len(missing) > 1000 else False):
                 row = self.true_row(run_id, deleted)
                 if row is not None:
                     self._summary.put(row)
+                    known.add(run_id)
                     changed = True
         return changed
 

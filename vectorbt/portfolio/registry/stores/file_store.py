@@ -6,7 +6,8 @@
 <root>/
     registry.json                  marks the folder as a registry: format name and schema_version
     runs/<run_id>/run.json         metadata: the source of truth (see below)
-    runs/<run_id>/portfolio.pkl    the portfolio, as `pf.dumps()` makes it
+    runs/<run_id>/portfolio.pkl    the portfolio: the registry's own format (`portfolio_format`; schema 1: `pf.dumps()`)
+    runs/<run_id>/configs.npz      the columnar table of its configurations (`configs`; from schema 2)
     runs/<run_id>/metrics.npy      per-configuration metrics, float64, n_columns x n_metrics
     trash/<run_id>/...             runs deleted with `RunRegistry.delete`, same layout
     index/snapshot.npz             derived: the summary table of all runs, column-wise, and which events
