@@ -136,8 +136,8 @@ def main() -> None:
     t0 = time.perf_counter()
     build(root, args.runs, args.configs)
     print(f"registry: {root} ({args.runs:,} runs x {args.configs:,} configurations; ready in "
-          f"{time.perf_counter() - t0:.0f} s); configs parts {folder_size(root, 'configs.npz') / 1e6:.1f} MB, "
-          f"metrics files {folder_size(root, 'metrics.npy') / 1e6:.1f} MB", file=sys.stderr)
+          f"{time.perf_counter() - t0:.0f} s); configs parts {folder_size(root, 'configs.npz') / 1e6:.1f} MB "
+          "(with the metrics)", file=sys.stderr)
     path = os.path.join(root, "registry")
     rows = ["| measurement | time | goal |", "| --- | --- | --- |"]
     size = f"{args.runs:,} runs x {args.configs:,} configurations"

@@ -122,8 +122,7 @@ def fill_registry(path: str, n_runs: int, n_cols: int = 1) -> RunRegistry:
             source = os.path.join(folder, "portfolio.pkl")
         else:
             os.link(source, os.path.join(folder, "portfolio.pkl"))
-        np.save(os.path.join(folder, "metrics.npy"), rec.metrics.to_numpy(dtype=np.float64), allow_pickle=False)
-        configs = configs_bytes(rec)  # the configurations table of these metrics, as register writes it
+        configs = configs_bytes(rec)  # the configurations and their metrics (the only copy), as register writes them
         rec.parts["configs"] = part_info(configs)
         with open(os.path.join(folder, "configs.npz"), "wb") as f:
             f.write(configs)

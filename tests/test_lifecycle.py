@@ -195,6 +195,41 @@ def test_import_refuses_tampered_archives(tmp_path, single_pf):
         dst.import_(_plain_zip(tmp_path / "plain.zip"))
 
 
+def test_import_refuses_an_archive_whose_metrics_file_disagrees_with_the_configs_table(tmp_path, single_pf):
+    """From schema 4 a run keeps one metric matrix (in configs.npz); an archive still carries metrics.npy, so a
+    copy changed consistently with its manifest must not bring in metrics that the table contradicts."""
+    import hashlib
+    import io
+
+    import numpy as np
+
+    src = RunRegistry(tmp_path / "src")
+    a = src.register(single_pf, name="a")
+    b = src.register(single_pf, name="b")
+    archive = tmp_path / "runs.zip"
+    src.export(None, archive)
+    tampered = tmp_path / "tampered.zip"
+    buf = io.BytesIO()
+    np.save(buf, a.metrics.to_numpy() * 2, allow_pickle=False)
+    forged = buf.getvalue()
+    with zipfile.ZipFile(archive) as zin, zipfile.ZipFile(tampered, "w") as zout:
+        manifest = json.loads(zin.read("manifest.json"))
+        for run in manifest["runs"]:
+            if run["run_id"] == a.run_id:
+                run["files"]["metrics.npy"] = hashlib.sha256(forged).hexdigest()
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == f"runs/{a.run_id}/metrics.npy":
+                data = forged
+            elif item.filename == "manifest.json":
+                data = json.dumps(manifest).encode()
+            zout.writestr(item, data)
+    dst = RunRegistry(tmp_path / "dst")
+    report = dst.import_(tampered)
+    assert report.imported == [b.run_id] and "metrics.npy" in report.failed[a.run_id]
+    assert list(dst) == [b.run_id]
+
+
 def _plain_zip(path):
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("hello.txt", "not a registry")

@@ -410,10 +410,11 @@ def test_v1_registry_reads_in_place_read_only(v1_expected):
     assert files_of(REGISTRY_V1) == before  # the committed fixture is never written
 
 
-# ############# Format stability: registries written with storage format 2 (schemas 2 and 3) ############# #
+# ############# Format stability: registries written with storage format 2 (schemas 2 to 4) ############# #
 
 REGISTRY_V2 = os.path.join(FIXTURES, "registry_v2")
 REGISTRY_V3 = os.path.join(FIXTURES, "registry_v3")
+REGISTRY_V4 = os.path.join(FIXTURES, "registry_v4")
 
 
 def _expected(version):
@@ -556,6 +557,49 @@ def test_v3_registry_in_a_copy_rebuilds_to_the_same_index(tmp_path, monkeypatch)
     _check_v2(path, _expected(3), _fixture_key(3), monkeypatch, version=3)
 
 
+def _run_folders(root, expected):
+    return [os.path.join(root, "trash" if run["deleted"] else "runs", run["run_id"]) for run in expected["runs"]]
+
+
+def test_v4_registry_reads_and_loads_in_place_read_only(monkeypatch):
+    """Schema 4 keeps the metric matrix only in each run's configs.npz: read from there, ranked, loaded."""
+    before = files_of(REGISTRY_V4)
+    expected = _expected(4)
+    for folder in _run_folders(REGISTRY_V4, expected):
+        with open(os.path.join(folder, "run.json")) as f:
+            assert json.load(f)["schema_version"] == 4
+        assert sorted(os.listdir(folder)) == ["configs.npz", "portfolio.pkl", "run.json"]
+    _check_v2(REGISTRY_V4, expected, _fixture_key(4), monkeypatch, version=4)
+    assert files_of(REGISTRY_V4) == before  # the committed fixture is never written
+
+
+def test_v4_registry_in_a_copy_rebuilds_and_changes_without_a_metrics_file(tmp_path, monkeypatch):
+    path = str(tmp_path / "v4")
+    shutil.copytree(REGISTRY_V4, path)
+    reg = RunRegistry(path)
+    live, trash = reg.store.table(), reg.store.table(deleted=True)
+    assert reg.rebuild_index() == 4
+    pd.testing.assert_frame_equal(reg.store.table(), live)
+    pd.testing.assert_frame_equal(reg.store.table(deleted=True), trash)
+    expected = _expected(4)
+    sweep = expected["runs"][0]["run_id"]
+    reg.update(sweep, notes=expected["runs"][0]["notes"])  # an update rewrites run.json only
+    assert reg.migrate().migrated == []  # nothing to migrate: schema 4 is current
+    for folder in _run_folders(path, expected):
+        assert "metrics.npy" not in os.listdir(folder)
+    _check_v2(path, expected, _fixture_key(4), monkeypatch, version=4)
+
+
+def test_v3_runs_keep_their_metrics_file_and_name_it_when_damaged(tmp_path):
+    path = str(tmp_path / "v3")
+    shutil.copytree(REGISTRY_V3, path)
+    run = _expected(3)["runs"][1]
+    with open(os.path.join(path, "runs", run["run_id"], "metrics.npy"), "wb") as f:
+        f.write(b"not numpy")
+    with pytest.raises(IntegrityError, match=rf"{run['run_id']}.*metrics\.npy"):
+        RunRegistry(path).get(run["run_id"])
+
+
 def test_v1_registry_reads_and_rebuilds_in_a_copy(tmp_path, v1_expected):
     copy = tmp_path / "v1"
     shutil.copytree(REGISTRY_V1, copy)
@@ -621,13 +665,13 @@ def test_write_failure_during_register_leaves_nothing(path, pf, pf2, monkeypatch
     assert reg.register(pf2, name="fine").run_id in reg  # and the next registration works
 
 
-@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 3), ("fsync", 4), ("fsync", 5), ("fsync", 6),
-                                     ("mkdir", 1), ("open", 1), ("open", 4), ("open", 5), ("open", 7), ("rename", 1),
+@pytest.mark.parametrize("what,at", [("fsync", 1), ("fsync", 2), ("fsync", 3), ("fsync", 4), ("fsync", 5),
+                                     ("mkdir", 1), ("open", 1), ("open", 3), ("open", 4), ("open", 6), ("rename", 1),
                                      ("replace", 1)])
 def test_other_failures_during_register_leave_nothing(path, pf, pf2, monkeypatch, what, at):
-    """fsync (of a file of the staging folder, of the folder, or of runs/ after the commit), mkdir (the staging
-    folder), open (a file of the staging folder, the folder, the event's temporary file), rename (the commit) and
-    replace (of the event after the commit: the run is then taken back) fail."""
+    """fsync (of each of the three files of the staging folder, of the folder, or of runs/ after the commit), mkdir
+    (the staging folder), open (the first or last file of the staging folder, the folder, the event's temporary
+    file), rename (the commit) and replace (of the event after the commit: the run is then taken back) fail."""
     reg = RunRegistry(path)
     earlier = [reg.register(pf, name="earlier")]
     reg.list()

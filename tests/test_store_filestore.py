@@ -22,6 +22,7 @@ from vectorbt.portfolio.registry import (
     SchemaVersionError,
 )
 from vectorbt.portfolio.registry._io import FileLock
+from vectorbt.portfolio.registry.configs import configs_bytes, read_metrics
 from vectorbt.portfolio.registry.index import read_snapshot, snapshot_bytes
 from vectorbt.portfolio.registry.portfolio_format import dump_portfolio
 from vectorbt.portfolio.registry.run import READ_SCHEMA_VERSION, SCHEMA_VERSION
@@ -73,11 +74,12 @@ def test_layout(reg, pf):
     a = reg.register(pf, name="a")
     b = reg.register(pf, name="b")
     assert sorted(os.listdir(os.path.join(root, "runs"))) == sorted([a.run_id, b.run_id])
-    assert sorted(os.listdir(os.path.join(root, "runs", a.run_id))) == ["configs.npz", "metrics.npy", "portfolio.pkl",
-                                                                       "run.json"]
+    # the metric matrix is kept once, in the configurations table (schema 4: no metrics.npy)
+    assert sorted(os.listdir(os.path.join(root, "runs", a.run_id))) == ["configs.npz", "portfolio.pkl", "run.json"]
     meta = json.load(open(os.path.join(root, "runs", a.run_id, "run.json")))
     assert meta["run_id"] == a.run_id and meta["schema_version"] == SCHEMA_VERSION and meta["name"] == "a"
-    metrics = np.load(os.path.join(root, "runs", a.run_id, "metrics.npy"), allow_pickle=False)
+    names, metrics = read_metrics(open(os.path.join(root, "runs", a.run_id, "configs.npz"), "rb").read())
+    assert names == list(a.metrics.columns) == meta["metric_names"]
     np.testing.assert_array_equal(metrics, a.metrics.to_numpy())
     assert open(os.path.join(root, "runs", a.run_id, "portfolio.pkl"), "rb").read() == dump_portfolio(pf)
     events = event_names(root)
@@ -338,13 +340,13 @@ def test_damaged_run_files_raise_integrity_error_naming_run_and_file(reg, pf):
     c = reg.register(pf, name="c")
     runs = os.path.join(reg.store.root, "runs")
     os.remove(os.path.join(runs, a.run_id, "portfolio.pkl"))
-    with open(os.path.join(runs, b.run_id, "metrics.npy"), "wb") as f:
+    with open(os.path.join(runs, b.run_id, "configs.npz"), "wb") as f:
         f.write(b"not numpy")
     with open(os.path.join(runs, c.run_id, "run.json"), "wb") as f:
         f.write(b'{"truncated": ')
     with pytest.raises(IntegrityError, match=rf"{a.run_id}.*portfolio\.pkl.*missing"):
         reg.load(a.run_id)
-    with pytest.raises(IntegrityError, match=rf"{b.run_id}.*metrics\.npy"):
+    with pytest.raises(IntegrityError, match=rf"{b.run_id}.*configs\.npz"):
         reg.get(b.run_id)
     with pytest.raises(IntegrityError, match=rf"{c.run_id}.*run\.json"):
         reg.get(c.run_id)
@@ -513,7 +515,8 @@ def test_an_own_change_is_not_overtaken_by_an_older_event_read_later(tmp_path, m
 
 def test_read_keeps_big_records_and_never_serves_a_stale_one(tmp_path):
     """Records of big sweeps are kept decoded between reads; every copy handed out is private, and any change
-    of run.json or metrics.npy (an update, a rewrite, bytes changed behind the store's back) is seen."""
+    of run.json or of the file holding the metrics (an update, a rewrite, bytes changed behind the store's back)
+    is seen."""
     from vectorbt.portfolio.registry.stores import record_cache
 
     store = FileStore(tmp_path / "store")
@@ -529,12 +532,13 @@ def test_read_keeps_big_records_and_never_serves_a_stale_one(tmp_path):
     pd.testing.assert_frame_equal(again.metrics, rec.metrics)
     store.update(rec.run_id, lambda r: r.copy(notes="changed"))
     assert store.read(rec.run_id).notes == "changed"
-    path = os.path.join(store.root, "runs", rec.run_id, "metrics.npy")
-    doubled = rec.metrics.to_numpy() * 2
+    path = os.path.join(store.root, "runs", rec.run_id, "configs.npz")
+    changed = rec.copy()
+    changed.metrics = rec.metrics * 2
+    doubled, data = changed.metrics.to_numpy(), configs_bytes(changed)
+    assert len(data) == os.path.getsize(path)
     with open(path, "r+b") as f:  # same size, other values, written in place
-        buf = io.BytesIO()
-        np.save(buf, doubled, allow_pickle=False)
-        f.write(buf.getvalue())
+        f.write(data)
     np.testing.assert_array_equal(store.read(rec.run_id).metrics.to_numpy(), doubled)
     small, small_parts = make_run(1, n_columns=3)
     store.create(small, small_parts)

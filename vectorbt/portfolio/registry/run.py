@@ -36,6 +36,8 @@ __all__ = [
     "RunRecord",
     "summary_row",
     "SCHEMA_VERSION",
+    "METRICS_IN_CONFIGS_SCHEMA_VERSION",
+    "metrics_in_configs",
     "SAFE_SCHEMA_VERSION",
     "PART_FILES",
     "RECORD_FILE",
@@ -44,7 +46,7 @@ __all__ = [
     "is_run_id",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Format of the runs this version writes. Readers refuse a number larger than `READ_SCHEMA_VERSION` with
 `SchemaVersionError`.
 
@@ -54,14 +56,20 @@ SCHEMA_VERSION = 3
   with a restricted unpickler; the run also has a columnar table of its configurations (`"configs"`);
   `run.json` keys the parts by role (`"parts"`) and lists the classes trusted beyond the safe ones.
 - 3: as 2, with the labels of a sweep over several column levels in `run.json` level by level
-  (`codec.encode_labels`) instead of one tagged tuple per label: five times faster to read for big sweeps."""
+  (`codec.encode_labels`) instead of one tagged tuple per label: five times faster to read for big sweeps.
+- 4: as 3, with the metric matrix kept once, in the configurations table (`METRICS_IN_CONFIGS_SCHEMA_VERSION`):
+  a `FileStore` run folder has no `metrics.npy`, one file fewer to create and fsync per registration."""
 
-READ_SCHEMA_VERSION = 3
+READ_SCHEMA_VERSION = 4
 """Newest format of a run's metadata that this version reads."""
 
 SAFE_SCHEMA_VERSION = 2
 """The first format whose portfolio is the registry's own, loaded by the restricted unpickler (older runs hold
 dill pickles; `RunRegistry.migrate` rewrites them)."""
+
+METRICS_IN_CONFIGS_SCHEMA_VERSION = 4
+"""The first format whose metric matrix a store may read from the run's configurations part (`configs`, which
+holds the same matrix) instead of keeping it apart (`METRICS_FILE`)."""
 
 RUN_ID_PATTERN = re.compile(r"\A[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}\Z")
 """A run id: UTC creation time to the microsecond, then 32 random bits. Nothing else reaches a path."""
@@ -70,7 +78,8 @@ RECORD_FILE = "run.json"
 """Name of a record serialized as `RunRecord.meta_bytes` (in run folders and archives)."""
 
 METRICS_FILE = "metrics.npy"
-"""Name of a record's metric matrix serialized as `RunRecord.metrics_bytes` (in run folders and archives)."""
+"""Name of a record's metric matrix serialized as `RunRecord.metrics_bytes` (in archives, and in run folders of
+schema 3 and older)."""
 
 PART_FILES = {PORTFOLIO: "portfolio.pkl", CONFIGS: "configs.npz"}
 """File name of each stored part (by role, see `vectorbt.portfolio.registry.spec.PARTS`) in run folders and
@@ -313,14 +322,7 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: tp.Dict[str, tp.Any], metrics: tp.Optional[np.ndarray] = None) -> "RunRecord":
         """Build a record from `to_dict` output and the metric values (n_columns × n_metrics floats)."""
-        version = data.get("schema_version")
-        if not isinstance(version, int):
-            raise SchemaVersionError(f"run {data.get('run_id')!r}: metadata has no schema_version")
-        if version > READ_SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"run {data.get('run_id')!r} was written with schema_version {version}; this version of "
-                f"vectorbt-registry reads up to {READ_SCHEMA_VERSION}: upgrade the package"
-            )
+        version = _readable_version(data)
         columns = codec.decode(data["columns"])
         names = list(data.get("metric_names", METRIC_NAMES))
         if metrics is None:
@@ -357,6 +359,18 @@ class RunRecord:
         """The record of run `run_id` from its `meta_bytes` and `metrics_bytes`, as a store or an archive keeps
         them: bytes from elsewhere, so whatever does not parse raises `IntegrityError` naming the file
         (`SchemaVersionError` for a newer format)."""
+        data = cls.parse_meta(run_id, meta)
+        try:
+            matrix = np.load(io.BytesIO(metrics), allow_pickle=False)
+        except (ValueError, EOFError, OSError) as e:
+            raise IntegrityError(run_id, METRICS_FILE, f"unreadable ({e})") from e
+        return cls.from_parsed(run_id, data, matrix)
+
+    @staticmethod
+    def parse_meta(run_id: str, meta: bytes) -> tp.Dict[str, tp.Any]:
+        """The decoded `run.json` of run `run_id` (what `from_parsed` takes), its format checked to be one this
+        version reads: `IntegrityError` for bytes that are not this run's metadata, `SchemaVersionError` for a
+        newer format."""
         try:
             with codec.collector_paused():
                 data = codec.loads(meta)
@@ -366,13 +380,22 @@ class RunRecord:
             raise IntegrityError(run_id, RECORD_FILE, "not a run's metadata")
         if data.get("run_id") != run_id:
             raise IntegrityError(run_id, RECORD_FILE, f"holds the metadata of run {data.get('run_id')!r}")
-        try:
-            matrix = np.load(io.BytesIO(metrics), allow_pickle=False)
-        except (ValueError, EOFError, OSError) as e:
-            raise IntegrityError(run_id, METRICS_FILE, f"unreadable ({e})") from e
+        _readable_version(data)
+        return data
+
+    @classmethod
+    def from_parsed(cls, run_id: str, data: tp.Dict[str, tp.Any], metrics: np.ndarray,
+                    metrics_file: str = METRICS_FILE) -> "RunRecord":
+        """The record from `parse_meta`'s output and its metric matrix, read from the file `metrics_file`
+        (named by the `IntegrityError` raised when the matrix does not fit the metadata)."""
+        names, n = data.get("metric_names", METRIC_NAMES), data.get("n_columns")
+        if metrics.ndim != 2 or (isinstance(n, int) and metrics.shape[0] != n) or (
+                isinstance(names, list) and metrics.shape[1] != len(names)):
+            raise IntegrityError(run_id, metrics_file, f"holds metrics of shape {metrics.shape} for {n} "
+                                 f"configurations of {len(names)} metrics")
         try:
             with codec.collector_paused():
-                return cls.from_dict(data, matrix)
+                return cls.from_dict(data, metrics)
         except SchemaVersionError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
@@ -390,12 +413,36 @@ class RunRecord:
         return buf.getvalue()
 
     def check_parts(self, parts: tp.Mapping[str, bytes]) -> None:
-        """Raise `ValueError` unless `parts` holds exactly the parts this record lists (roles of `spec.PARTS`):
-        what a store checks before it stores a new run."""
+        """Raise `ValueError` unless `parts` holds exactly the parts this record lists (roles of `spec.PARTS`)
+        and, where the record keeps its metrics in its `"configs"` part (`metrics_in_configs`), that part holds
+        the record's metric names and values: what a store checks before it stores a run."""
         unknown = [role for role in parts if role not in PARTS]
         if unknown or set(parts) != set(self.parts):
             raise ValueError(f"parts: run {self.run_id!r} lists the parts {', '.join(self.parts) or 'none'}, "
                              f"got {', '.join(map(str, parts)) or 'none'}")
+        if self.metrics_in_configs:
+            try:
+                same = self.same_metrics_as(parts[CONFIGS])
+            except IntegrityError as e:
+                raise ValueError(f"parts: the {CONFIGS!r} part of run {self.run_id!r} is not one: {e}") from e
+            if not same:
+                raise ValueError(f"metrics: run {self.run_id!r} (schema_version {self.schema_version}) keeps its "
+                                 f"metrics in its {CONFIGS!r} part, which holds other values")
+
+    def same_metrics_as(self, configs: bytes) -> bool:
+        """Whether the `"configs"` part `configs` holds this record's metric names and values (NaN equal to
+        NaN). Raises `IntegrityError` if `configs` is not such a part."""
+        from vectorbt.portfolio.registry.configs.part import read_metrics  # it builds on this module
+
+        names, matrix = read_metrics(configs, self.run_id)
+        mine = self.metrics.to_numpy(dtype=np.float64)
+        return names == [str(m) for m in self.metrics.columns] and np.array_equal(matrix, mine, equal_nan=True)
+
+    @property
+    def metrics_in_configs(self) -> bool:
+        """Whether the run's metric matrix is the one of its `"configs"` part, so that a store need not keep it
+        apart: from `METRICS_IN_CONFIGS_SCHEMA_VERSION`, for runs that have that part."""
+        return metrics_in_configs(self.schema_version, self.parts)
 
     def copy(self, **changes: tp.Any) -> "RunRecord":
         """A copy with some fields changed (containers copied, so the copy shares nothing mutable)."""
@@ -417,6 +464,25 @@ class RunRecord:
             f"RunRecord(run_id={self.run_id!r}, name={self.name!r}, created_at={self.created_at.isoformat()!r}, "
             f"n_columns={self.n_columns}, tags={self.tags!r}, params={self.params!r})"
         )
+
+
+def metrics_in_configs(schema_version: int, parts: tp.Iterable[str]) -> bool:
+    """Whether a run of format `schema_version` with parts of the roles `parts` keeps its metric matrix in its
+    `"configs"` part only (`RunRecord.metrics_in_configs`; stores may decide it from a run's metadata alone)."""
+    return schema_version >= METRICS_IN_CONFIGS_SCHEMA_VERSION and CONFIGS in parts
+
+
+def _readable_version(data: tp.Dict[str, tp.Any]) -> int:
+    """The `schema_version` of decoded metadata, if this version reads it; else `SchemaVersionError`."""
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SchemaVersionError(f"run {data.get('run_id')!r}: metadata has no schema_version")
+    if version > READ_SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"run {data.get('run_id')!r} was written with schema_version {version}; this version of "
+            f"vectorbt-registry reads up to {READ_SCHEMA_VERSION}: upgrade the package"
+        )
+    return version
 
 
 def _parse_time(value: tp.Optional[str]) -> tp.Optional[datetime]:

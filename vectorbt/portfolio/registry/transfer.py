@@ -37,7 +37,7 @@ from vectorbt.portfolio.registry.errors import (
 from vectorbt.portfolio.registry.progress import progress_bar
 from vectorbt.portfolio.registry.report import RunsReport
 from vectorbt.portfolio.registry.run import METRICS_FILE, PART_FILES, RECORD_FILE, RunRecord, check_run_id
-from vectorbt.portfolio.registry.spec import PARTS, PORTFOLIO
+from vectorbt.portfolio.registry.spec import CONFIGS, PARTS, PORTFOLIO
 
 __all__ = ["TransferReport", "export_runs", "import_runs", "copy_runs", "ARCHIVE_FORMAT"]
 
@@ -126,6 +126,8 @@ def _bring_in(dst: tp.Any, report: TransferReport, run_id: str,
         record, parts = load()
         for role, data in parts.items():
             verify_checksum(record, role, data)
+        if record.metrics_in_configs and not record.same_metrics_as(parts[CONFIGS]):
+            raise IntegrityError(run_id, METRICS_FILE, f"holds other metrics than {PART_FILES[CONFIGS]}")
         dst.store.create(record, parts)
     except DuplicateRunError:
         report.conflicts.append(run_id)

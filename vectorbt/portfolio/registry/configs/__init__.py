@@ -34,6 +34,7 @@ from vectorbt.portfolio.registry.configs.part import (
     configs_bytes,
     configs_of,
     read_configs,
+    read_metrics,
     read_run_configs,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "Level",
     "configs_bytes",
     "read_configs",
+    "read_metrics",
     "configs_of",
     "read_run_configs",
     "CONFIGS_FORMAT",

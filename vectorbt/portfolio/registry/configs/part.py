@@ -53,8 +53,8 @@ from vectorbt.portfolio.registry.spec import CONFIGS
 if tp.TYPE_CHECKING:
     from vectorbt.portfolio.registry.stores.base import RunStore
 
-__all__ = ["ConfigTable", "Level", "configs_bytes", "read_configs", "configs_of", "read_run_configs",
-           "CONFIGS_FORMAT", "CONFIGS_VERSION"]
+__all__ = ["ConfigTable", "Level", "configs_bytes", "read_configs", "read_metrics", "configs_of",
+           "read_run_configs", "CONFIGS_FORMAT", "CONFIGS_VERSION"]
 
 CONFIGS_FORMAT = "vectorbt-registry-configs"
 """`format` of the part's JSON document."""
@@ -356,6 +356,33 @@ def read_configs(data: bytes, run_id: tp.Optional[str] = None) -> ConfigTable:
     """The `ConfigTable` of a `"configs"` part written by `configs_bytes`. Never unpickles; bytes that are not
     such a part raise `IntegrityError` (naming `run_id` and the part's file), a newer layout
     `SchemaVersionError`."""
+    meta, blob = _open_part(data, run_id)
+    try:
+        n, names, form = int(meta["n"]), list(meta["names"]), meta["form"]
+        levels = [_read_level(blob, spec, n) for spec in meta["levels"]]
+        width = 1 if form in ("scalar", "whole") else len(names)
+        if form not in ("scalar", "tuple", "list", "whole") or len(levels) != width:
+            raise ValueError(f"{len(levels)} levels for labels of the form {form!r} with {len(names)} names")
+        params = {str(k): _param(str(text), n > 0) for k, text in meta["params"]}
+        metric_names, metrics = _metrics(meta, blob)
+        return ConfigTable(n, names, levels, form, params, metrics, metric_names)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise IntegrityError(run_id, PART_FILES[CONFIGS], f"damaged ({type(e).__name__}: {e})") from e
+
+
+def read_metrics(data: bytes, run_id: tp.Optional[str] = None) -> tp.Tuple[tp.List[str], np.ndarray]:
+    """`(metric names, metric matrix)` of a `"configs"` part, without decoding its levels: where a run of
+    schema 4 and later keeps its metrics (`run.METRICS_IN_CONFIGS_SCHEMA_VERSION`). The matrix is a read-only
+    view of `data`. Raises as `read_configs` does."""
+    meta, blob = _open_part(data, run_id)
+    try:
+        return _metrics(meta, blob)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise IntegrityError(run_id, PART_FILES[CONFIGS], f"damaged ({type(e).__name__}: {e})") from e
+
+
+def _open_part(data: bytes, run_id: tp.Optional[str]) -> tp.Tuple[tp.Dict[str, tp.Any], np.ndarray]:
+    """The JSON document of a `"configs"` part and the bytes of its arrays, its format and version checked."""
     file = PART_FILES[CONFIGS]
     try:
         arrays = read_npz(data)
@@ -367,20 +394,16 @@ def read_configs(data: bytes, run_id: tp.Optional[str] = None) -> ConfigTable:
     if meta["version"] > CONFIGS_VERSION:
         raise SchemaVersionError(f"run {run_id!r}: {file} has version {meta['version']}; this version of "
                                  f"vectorbt-registry reads up to {CONFIGS_VERSION}: upgrade the package")
-    try:
-        n, names, form = int(meta["n"]), list(meta["names"]), meta["form"]
-        levels = [_read_level(blob, spec, n) for spec in meta["levels"]]
-        width = 1 if form in ("scalar", "whole") else len(names)
-        if form not in ("scalar", "tuple", "list", "whole") or len(levels) != width:
-            raise ValueError(f"{len(levels)} levels for labels of the form {form!r} with {len(names)} names")
-        params = {str(k): _param(str(text), n > 0) for k, text in meta["params"]}
-        metrics = _array(blob, meta["metrics"], "f").astype(np.float64, copy=False)
-        metric_names = [str(m) for m in meta["metric_names"]]
-        if metrics.shape != (n, len(metric_names)):
-            raise ValueError(f"metrics of shape {metrics.shape} for {n} configurations of {len(metric_names)}")
-        return ConfigTable(n, names, levels, form, params, metrics, metric_names)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-        raise IntegrityError(run_id, file, f"damaged ({type(e).__name__}: {e})") from e
+    return meta, blob
+
+
+def _metrics(meta: tp.Dict[str, tp.Any], blob: np.ndarray) -> tp.Tuple[tp.List[str], np.ndarray]:
+    n = int(meta["n"])
+    metrics = _array(blob, meta["metrics"], "f").astype(np.float64, copy=False)
+    metric_names = [str(m) for m in meta["metric_names"]]
+    if metrics.shape != (n, len(metric_names)):
+        raise ValueError(f"metrics of shape {metrics.shape} for {n} configurations of {len(metric_names)}")
+    return metric_names, metrics
 
 
 def configs_of(record: RunRecord) -> ConfigTable:

@@ -7,8 +7,9 @@
     registry.json                  marks the folder as a registry: format name and schema_version
     runs/<run_id>/run.json         metadata: the source of truth (see below)
     runs/<run_id>/portfolio.pkl    the portfolio: the registry's own format (`portfolio_format`; schema 1: `pf.dumps()`)
-    runs/<run_id>/configs.npz      the columnar table of its configurations (`configs`; from schema 2)
-    runs/<run_id>/metrics.npy      per-configuration metrics, float64, n_columns x n_metrics
+    runs/<run_id>/configs.npz      the columnar table of its configurations and their metrics (`configs`; from
+                                   schema 2, from schema 4 the only copy of the metrics)
+    runs/<run_id>/metrics.npy      per-configuration metrics, float64, n_columns x n_metrics (schemas 1 to 3)
     trash/<run_id>/...             runs deleted with `RunRegistry.delete`, same layout
     index/snapshot.npz             derived: the summary table of all runs, column-wise, and which events
                                    it includes (plain arrays, read with allow_pickle=False)
@@ -33,16 +34,19 @@ which the run folders can always rebuild. `docs/design.md` explains the choice.
 
 import contextlib
 import functools
+import io
 import os
 import shutil
 import time
 import warnings
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry import codec
+from vectorbt.portfolio.registry.configs.part import read_metrics
 from vectorbt.portfolio.registry._io import (
     FileLock,
     atomic_write,
@@ -71,9 +75,10 @@ from vectorbt.portfolio.registry.run import (
     RunRecord,
     check_run_id,
     is_run_id,
+    metrics_in_configs,
     summary_row,
 )
-from vectorbt.portfolio.registry.spec import PARTS
+from vectorbt.portfolio.registry.spec import CONFIGS, PARTS
 from vectorbt.portfolio.registry.stores.base import LIVE_DETAIL, Problem, RunStore, same_identity_error
 from vectorbt.portfolio.registry.stores.file_index import EVENTS_DIR, Event, FileIndex, folder_ids
 from vectorbt.portfolio.registry.stores.record_cache import RecordCache, file_identity
@@ -106,6 +111,16 @@ LAYOUT_NAMES = (RUNS_DIR, TRASH_DIR, INDEX_DIR, LOCK_FILE)
 _VERBS = {"create": "write a new run", "update": "change the run", "trash": "move the run to the trash",
           "restore": "restore the run", "purge": "purge the run", "rebuild_index": "rebuild the index",
           "repair": "repair the registry"}
+
+
+def _run_files(record: RunRecord, parts: tp.Mapping[str, bytes]) -> tp.Dict[str, bytes]:
+    """The files of a run folder, by name: its parts, `run.json`, and `metrics.npy` unless the metric matrix is
+    read from `configs.npz`, which holds it too (`RunRecord.metrics_in_configs`: from schema 4)."""
+    files = {PART_FILES[role]: data for role, data in parts.items()}
+    if not record.metrics_in_configs:
+        files[METRICS_FILE] = record.metrics_bytes()
+    files[META_FILE] = record.meta_bytes()
+    return files
 
 
 def _user_path(path: str) -> str:
@@ -291,8 +306,7 @@ class FileStore(RunStore):
             self._check_identity_free(record.identity)  # before any write; decided again under the lock
         # everything that can fail on bad data fails here, before anything is written
         record.check_parts(parts)
-        files = {PART_FILES[role]: data for role, data in parts.items()}
-        files.update({METRICS_FILE: record.metrics_bytes(), META_FILE: record.meta_bytes()})
+        files = _run_files(record, parts)
         row = summary_row(record)
         staging = self._staging_name(self._runs, run_id)
         try:
@@ -441,8 +455,7 @@ class FileStore(RunStore):
             if record.run_id != run_id:
                 raise ValueError(f"run_id: a rewrite cannot change it ({run_id!r} -> {record.run_id!r})")
             record.check_parts(parts)
-            files = {PART_FILES[role]: data for role, data in parts.items()}
-            files.update({METRICS_FILE: record.metrics_bytes(), META_FILE: record.meta_bytes()})
+            files = _run_files(record, parts)
             folder = os.path.dirname(path)
             staging = self._staging_name(folder, run_id)  # a leftover `repair` removes, whatever happens
             try:
@@ -477,25 +490,37 @@ class FileStore(RunStore):
 
     def read(self, run_id: str, deleted: bool = False) -> RunRecord:
         path = self._existing_dir(run_id, deleted)
-        meta, metrics_path = os.path.join(path, META_FILE), os.path.join(path, METRICS_FILE)
+        meta = os.path.join(path, META_FILE)
         try:
             with open(meta, "rb") as f:
                 meta_id = file_identity(f)
-                cached = self._records.get(run_id, path, meta_id, metrics_path)
+                cached = self._records.get(run_id, path, meta_id)
                 if cached is not None:
                     return cached
                 raw = f.read()
         except FileNotFoundError as e:  # moved away (deleted) between the check and the read
             raise RunNotFoundError(run_id) from e
+        data = RunRecord.parse_meta(run_id, raw)
+        parts = data.get("parts")
+        in_configs = metrics_in_configs(data["schema_version"], parts if isinstance(parts, dict) else ())
+        file = PART_FILES[CONFIGS] if in_configs else METRICS_FILE
         try:
-            with open(metrics_path, "rb") as f:
+            with open(os.path.join(path, file), "rb") as f:
                 metrics_id = file_identity(f)
                 metrics = f.read()
         except FileNotFoundError as e:
             if not os.path.isfile(meta):
                 raise RunNotFoundError(run_id) from e
-            raise IntegrityError(run_id, METRICS_FILE, "the file is missing") from e
-        return self._records.put(RunRecord.from_bytes(run_id, raw, metrics), path, meta_id, metrics_id)
+            raise IntegrityError(run_id, file, "the file is missing") from e
+        if in_configs:
+            matrix = read_metrics(metrics, run_id)[1]
+        else:
+            try:
+                matrix = np.load(io.BytesIO(metrics), allow_pickle=False)
+            except (ValueError, EOFError, OSError) as e:
+                raise IntegrityError(run_id, file, f"unreadable ({e})") from e
+        record = RunRecord.from_parsed(run_id, data, matrix, file)
+        return self._records.put(record, path, meta_id, os.path.join(path, file), metrics_id)
 
     def read_part(self, run_id: str, role: str, deleted: bool = False) -> bytes:
         with self.open_part(run_id, role, deleted) as f:

@@ -37,6 +37,7 @@ import pandas as pd
 import pytest
 
 from vectorbt import _typing as tp
+from vectorbt.portfolio.registry.configs import configs_bytes
 from vectorbt.portfolio.registry.errors import DuplicateRunError, ReadOnlyError, RunNotFoundError
 from vectorbt.portfolio.registry.registry import RunRegistry
 from vectorbt.portfolio.registry.integrity import part_info
@@ -283,9 +284,10 @@ class StoreSuite:
 
         def build(current: tp.Any) -> tp.Any:
             seen.append(store.read_part(current.run_id, PORTFOLIO))  # build may read the run's parts
-            new_parts = {PORTFOLIO: b"a new portfolio", CONFIGS: parts[CONFIGS]}
-            new = current.copy(notes="rewritten", parts={role: part_info(data) for role, data in new_parts.items()})
+            new = current.copy(notes="rewritten")
             new.metrics = current.metrics * 2
+            new_parts = {PORTFOLIO: b"a new portfolio", CONFIGS: configs_bytes(new)}
+            new.parts = {role: part_info(data) for role, data in new_parts.items()}
             return new, new_parts
 
         new = store.rewrite(rec.run_id, build)
@@ -294,14 +296,38 @@ class StoreSuite:
         assert got.to_dict() == new.to_dict() and got.tags == ["a"]
         pd.testing.assert_frame_equal(got.metrics, rec.metrics * 2)
         assert store.read_part(rec.run_id, PORTFOLIO) == b"a new portfolio"
-        assert store.read_part(rec.run_id, CONFIGS) == parts[CONFIGS]
+        assert store.read_part(rec.run_id, CONFIGS) == configs_bytes(new)
         assert store.table().loc[rec.run_id, "notes"] == "rewritten" and store.run_ids() == [rec.run_id]
         store.trash(rec.run_id, datetime.now(timezone.utc))
         store.rewrite(rec.run_id, lambda r: (r.copy(notes="in the trash"), {
-            PORTFOLIO: b"a new portfolio", CONFIGS: parts[CONFIGS]}), deleted=True)
+            PORTFOLIO: b"a new portfolio", CONFIGS: configs_bytes(r)}), deleted=True)
         assert store.read(rec.run_id, deleted=True).notes == "in the trash" and store.run_ids() == []
         with pytest.raises(RunNotFoundError):
             store.rewrite(rec.run_id, build)  # not live
+
+    def test_metrics_that_differ_from_the_configs_part_are_refused(self, store: RunStore) -> None:
+        # a run keeps one metric matrix (`RunRecord.metrics_in_configs`): a store may read it from either place
+        rec, parts = make_run(0, n_columns=3)
+        assert rec.metrics_in_configs
+        bad = rec.copy()
+        bad.metrics = rec.metrics + 1
+        with pytest.raises(ValueError, match="metrics"):
+            store.create(bad, parts)
+        assert rec.run_id not in store and store.run_ids() == []
+        store.create(rec, parts)
+        before = self.state(store)
+
+        def build(current: tp.Any) -> tp.Any:
+            new = current.copy(notes="rewritten")
+            new.metrics = current.metrics * 2  # the configs part still holds the old values
+            return new, {PORTFOLIO: b"a new portfolio", CONFIGS: parts[CONFIGS]}
+
+        with pytest.raises(ValueError, match="metrics"):
+            store.rewrite(rec.run_id, build)
+        with pytest.raises(ValueError, match="configs"):
+            store.rewrite(rec.run_id, lambda r: (r, {PORTFOLIO: parts[PORTFOLIO], CONFIGS: b"not a table"}))
+        assert self.state(store) == before
+        pd.testing.assert_frame_equal(store.read(rec.run_id).metrics, rec.metrics)
 
     def test_rewrite_failures_change_nothing(self, store: RunStore) -> None:
         rec, parts = self.put(store, 0, name="r")
