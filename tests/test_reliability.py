@@ -600,6 +600,20 @@ def test_v3_runs_keep_their_metrics_file_and_name_it_when_damaged(tmp_path):
         RunRegistry(path).get(run["run_id"])
 
 
+@pytest.mark.parametrize("version", [2, 3, 4])
+def test_fixtures_do_not_name_the_checkout_they_were_made_in(version):
+    """Each script ends with `fixture_paths.relative_cwd`: the runs' `provenance["cwd"]` reads `"."`."""
+    path = os.path.join(FIXTURES, f"registry_v{version}")
+    reg = RunRegistry(path, read_only=True)
+    for run in _expected(version)["runs"]:
+        assert reg.store.read(run["run_id"], deleted=run["deleted"]).provenance["cwd"] == "."
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode()
+    for folder, _, names in os.walk(path):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                assert checkout not in f.read(), os.path.join(folder, name)
+
+
 def test_v1_registry_reads_and_rebuilds_in_a_copy(tmp_path, v1_expected):
     copy = tmp_path / "v1"
     shutil.copytree(REGISTRY_V1, copy)
