@@ -8,7 +8,8 @@ Prints a Markdown table; `docs/benchmarks.md` records the latest figures. Not a 
 Measured (each against vectorbt's own equivalent where there is one, in the same process):
 1. `load` of a whole 1,000 x 1,000 portfolio with 1,000 different closes against `vbt.Portfolio.load` of
    `pf.save()`'s file, by a new registry object each time (and, apart, again by the same one, which keeps the
-   verified part); `load(column=...)` of one configuration of a 10,000-column sweep (median of 50 labels).
+   verified part, and vectorbt's constructor alone, which both loads end with); `load(column=...)` of one
+   configuration of a 10,000-column sweep (median of 50 labels).
 2. A process that only registers: 20,000 small runs with no listing in between, then a fresh process's `len`
    and filtered, sorted `list`; and the first `list` in a process that has just written 2,000 runs.
 3. `best()` over 1,000 registered runs x 1,000 configurations, in a fresh process and warm, with and without a
@@ -61,11 +62,15 @@ def bench_load(tmp: str) -> tp.List[tp.List[str]]:
     ours = best_of(lambda: RunRegistry(reg.store.root).load(run.run_id), 7)
     theirs = best_of(lambda: vbt.Portfolio.load(path), 7)
     again = best_of(lambda: reg.load(run.run_id), 7)
+    config = dict(pf.config)
+    construct = best_of(lambda: type(pf)(**config), 7)  # what both loads end with
     rows = [["`load` of a whole 1,000 x 1,000 portfolio vs `vbt.Portfolio.load` (best of 7; each a new registry "
              "object: the record read and decoded, the part read and hashed)", f"{ours * 1e3:.1f} ms",
              f"{theirs * 1e3:.1f} ms", f"{ours / theirs:.2f}x", "at most 0.5x"],
             ["the same run loaded again by the same registry object (record and verified part kept)",
-             f"{again * 1e3:.1f} ms", f"{theirs * 1e3:.1f} ms", f"{again / theirs:.2f}x", ""]]
+             f"{again * 1e3:.1f} ms", f"{theirs * 1e3:.1f} ms", f"{again / theirs:.2f}x", ""],
+            ["of which vectorbt's own constructor, `type(pf)(**pf.config)`, which `vbt.Portfolio.load` ends with too",
+             f"{construct * 1e3:.1f} ms", f"{theirs * 1e3:.1f} ms", f"{construct / theirs:.2f}x", ""]]
 
     columns = pd.MultiIndex.from_product([range(2, 93), range(3, 113)], names=["fast", "slow"])[:10_000]
     sweep = signals_pf(1000, columns, one_close=True, seed=1)
