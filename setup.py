@@ -11,6 +11,10 @@ PACKAGES = ["vectorbt.portfolio.registry",
 """The registry and every subpackage below it (stores, query, configs, testing, ...), found rather than listed,
 so that a new subpackage cannot be left out of a regular install."""
 
+CORE = ["vectorbt>=1.2,<1.3", "google-re2>=1.1"]
+"""vectorbt, and RE2 for the regular expressions of `where` (`query.patterns`): its matching takes time linear in
+the text for any pattern, which Python's `re` cannot promise for a pattern sent from the web page."""
+
 TEAM = ["psycopg[binary]>=3.1", "psycopg-pool>=3.2", "fsspec>=2023.6", "s3fs>=2023.6"]
 """A shared registry: PostgreSQL through psycopg 3 and its pool, portfolios in object storage through fsspec."""
 
@@ -30,7 +34,7 @@ EXTRAS = {
              "selenium>=4.15", *TEAM, *DASK, *UI],
     "docs": ["pdoc>=14"],
 }
-"""Optional extras; the core install needs only vectorbt."""
+"""Optional extras; the core install needs only `CORE`."""
 
 setup(
     name="vectorbt-registry",
@@ -40,7 +44,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=PACKAGES,
-    install_requires=["vectorbt>=1.2,<1.3"],
+    install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["vbt-registry=vectorbt.portfolio.registry.cli:main"]},
 )

@@ -89,11 +89,9 @@ A query may be at most `MAX_LENGTH` characters long and nest at most `MAX_DEPTH`
 operators, method calls), so that hostile input fails fast with a `ValueError` rather than exhausting the
 parser's stack. Arithmetic takes numbers only (no strings), and integers beyond 64 bits become floats, so
 that no query can build huge values row by row. The patterns of `.str.contains` are regular expressions
-(Python's `re`) unless `regex=False`; a pattern that does not compile, or that can take exponential time to
-match, is refused when parsed (`patterns.pattern_problem`): backreferences, and a repeat around another repeat
-(`(a+)+`, `(a{1,20}){1,20}`), around alternatives not told apart by their first character (`(a|aa)*`,
-`(fast|far)+`) or around an optional part that can start like what follows it (`(a?b?)*`). Repeats one after
-another (`a*a*a*!`) are not refused: their time grows with a power of the text's length, not exponentially.
+matched by RE2 unless `regex=False` (`patterns`): in time linear in the text's length for any pattern, which
+Python's backtracking `re` cannot promise. A pattern RE2 does not accept (a backreference, a lookaround, a
+syntax error) is refused when parsed (`patterns.pattern_problem`), with RE2's reason.
 """
 
 

@@ -3,7 +3,6 @@ of a DataFrame, vectorized; never runs anything but the operations the nodes nam
 
 import math
 import operator
-import re
 from datetime import date, datetime
 
 import numpy as np
@@ -13,6 +12,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query.nodes import BinOp, BoolOp, Column, Compare, In, Literal, Method, Node, Not
 from vectorbt.portfolio.registry.query.nodes import METHODS, UnaryOp, bounded
+from vectorbt.portfolio.registry.query.patterns import contains
 
 __all__ = ["Evaluator", "EvalFailed", "EVAL_ERRORS", "as_booleans", "kind_of"]
 
@@ -31,7 +31,7 @@ _COMPARE_FUNCS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": o
 _ARITHMETIC_FUNCS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
                      "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
 EVAL_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError, NotImplementedError,
-                re.error, MemoryError)
+               MemoryError)
 
 
 def _is_missing(value: tp.Any) -> bool:
@@ -185,8 +185,11 @@ class Evaluator:
             raise EvalFailed(f"{node.name}() applies to columns")
         if node.name == "abs":
             target = _number(target, node.target)
+        kwargs = dict(node.kwargs)
+        if node.name == "str.contains" and kwargs.get("regex", True):  # RE2, in time linear in the text
+            return contains(target, node.args[0], **{k: v for k, v in kwargs.items() if k != "regex"})
         owner, _, method = node.name.rpartition(".")  # "str.contains": the `.str` accessor's `contains`
-        return getattr(target.str if owner else target, method)(*node.args, **dict(node.kwargs))
+        return getattr(target.str if owner else target, method)(*node.args, **kwargs)
 
 
 def _holds(container: tp.Any, value: tp.Any) -> bool:
