@@ -49,6 +49,7 @@ _STR_METHODS = ("contains", "startswith", "endswith", "lower", "upper")
 _ALLOWED_METHODS = ", ".join([f".{m}()" for m in _PLAIN_METHODS] + [f".str.{m}()" for m in _STR_METHODS])
 _INCLUSIVE = {"both": ("<=", "<="), "neither": ("<", "<"), "left": ("<=", "<"), "right": ("<", "<=")}
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 class Parser:
@@ -376,5 +377,8 @@ def _after_operand(source: str) -> bool:
         return False
     if stripped[-1] in ")]}'\"":
         return True
-    word = re.search(r"[A-Za-z0-9_]+$", stripped)
-    return word is not None and not keyword.iskeyword(word.group(0))
+    start = len(stripped)  # the trailing word, found from the end: a search from the start would go over every
+    while start and stripped[start - 1] in _WORD_CHARS:  # earlier run of word characters, for each `@`
+        start -= 1
+    word = stripped[start:]
+    return bool(word) and not keyword.iskeyword(word)
