@@ -53,7 +53,8 @@ def _open(driver, url, css="#page"):
 
 
 def _type(driver, css, text):
-    """Replace the text of a box and press Enter (the page is redrawn from the URL it then writes)."""
+    """Replace the text of a box, check that the box holds it, and press Enter (the page is redrawn from the URL
+    it then writes)."""
     from selenium.common.exceptions import (
         ElementNotInteractableException,
         NoSuchElementException,
@@ -66,7 +67,11 @@ def _type(driver, css, text):
         try:
             box = driver.find_element(By.CSS_SELECTOR, css)
             box.send_keys(Keys.CONTROL, "a")
-            box.send_keys((text or Keys.BACKSPACE) + Keys.ENTER)
+            box.send_keys(text or Keys.BACKSPACE)
+            if (box.get_attribute("value") or "") != (text or ""):
+                time.sleep(0.2)  # the box was drawn again while the keys arrived: type it again
+                continue
+            box.send_keys(Keys.ENTER)
             return
         except (StaleElementReferenceException, NoSuchElementException, ElementNotInteractableException):
             # the view is being drawn again
