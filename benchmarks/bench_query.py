@@ -9,22 +9,16 @@ engine matches at once (ours includes parsing the query and building the mask), 
 `re` backtrack, for which pandas is timed on a 100th of the rows only, and its time scaled up.
 """
 
-import time
+import os
+import sys
 
 import numpy as np
 import pandas as pd
 
-from vectorbt import _typing as tp
 from vectorbt.portfolio.registry.query import apply_where
 
-
-def best_of(fn: tp.Callable[[], tp.Any], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_registry import best_of  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +34,7 @@ def main() -> None:
         (notes.to_frame(), "notes", "[a-z ]+!", 100),
     ]:
         where = f"{column}.str.contains({pattern!r})"
-        ours = best_of(lambda: apply_where(frame, where))
+        ours = best_of(lambda: apply_where(frame, where), 5)
         part = frame[column].iloc[: len(frame) // scale]
         theirs = best_of(lambda: part.str.contains(pattern, regex=True), 1 if scale > 1 else 5) * scale
         scaled = f" (on {len(part):,} rows, x{scale})" if scale > 1 else ""
